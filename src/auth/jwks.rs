@@ -1,0 +1,509 @@
+//! The JWKS cache: fetches the user pool's signing keys, keeps them, refreshes them.
+//!
+//! The rules are the contract's "The JWKS cache":
+//! - a background task fetches at start and refreshes before the TTL; requests never wait for a
+//!   refresh of keys they already have (reads take a short `RwLock` read of an `Arc`);
+//! - one fetch at a time: every caller that needs a fetch queues on one lock, and a caller that
+//!   finds a fetch finished while it waited uses that result instead of fetching again;
+//! - an unknown `kid` causes at most one fetch per cooldown, and failed fetches start the cooldown
+//!   too, so a flood of random kids cannot make more than one fetch per cooldown;
+//! - when a refresh fails the old keys stay in use up to `max_stale` (stale-if-error);
+//! - each fetch has a timeout, a connect timeout, a body cap, a `User-Agent`, no redirects; only
+//!   RSA keys for signatures are kept, and a set without one is a failed fetch.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::DecodingKey;
+use reqwest::StatusCode;
+use serde::Deserialize;
+use tokio::time::Instant;
+
+use crate::config::JwksSettings;
+
+/// The `User-Agent` of every JWKS request (some WAFs block requests without one).
+pub const USER_AGENT: &str = concat!("randapi/", env!("CARGO_PKG_VERSION"), " (jwks-fetch)");
+
+/// Smallest RSA modulus accepted, in bytes (2048 bits, as Cognito uses).
+const MIN_MODULUS_BYTES: usize = 256;
+
+/// Why a fetch failed. Logged, never sent to clients.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// Connection, TLS, timeout or body read error.
+    #[error("request failed: {0}")]
+    Request(#[from] reqwest::Error),
+    /// The fetch took longer than the timeout.
+    #[error("timed out")]
+    Timeout,
+    /// Anything but `200 OK`, redirects included.
+    #[error("unexpected status {0}")]
+    Status(StatusCode),
+    /// Body over the cap.
+    #[error("body larger than {0} bytes")]
+    TooLarge(usize),
+    /// Not a JWKS document.
+    #[error("body is not a JWKS document")]
+    NotJwks,
+    /// A JWKS without any usable RSA signing key.
+    #[error("no usable RSA signing key in the set")]
+    NoUsableKeys,
+}
+
+/// Why no key was found for a `kid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyError {
+    /// The JWKS was fetched and has no such key.
+    Unknown,
+    /// No usable keys right now (never fetched, or the endpoint is failing).
+    Unavailable {
+        /// When a new fetch may happen.
+        retry_after: Duration,
+    },
+}
+
+/// One fetched set of keys.
+#[derive(Debug)]
+pub struct KeySet {
+    keys: HashMap<String, Arc<DecodingKey>>,
+    fetched_at: Instant,
+    generation: u64,
+}
+
+impl KeySet {
+    /// The key for `kid`.
+    pub fn get(&self, kid: &str) -> Option<Arc<DecodingKey>> {
+        self.keys.get(kid).cloned()
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// True if the set holds no key (never the case for a stored set).
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Key ids in the set.
+    pub fn kids(&self) -> impl Iterator<Item = &str> {
+        self.keys.keys().map(String::as_str)
+    }
+
+    /// Counts successful fetches: a new set has a higher generation.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+}
+
+#[derive(Debug, Default)]
+struct Status {
+    attempts: u64,
+    last_attempt: Option<Instant>,
+    last_ok: bool,
+}
+
+#[derive(Debug)]
+struct Inner {
+    client: reqwest::Client,
+    settings: JwksSettings,
+    keys: RwLock<Option<Arc<KeySet>>>,
+    fetch_lock: tokio::sync::Mutex<()>,
+    status: Mutex<Status>,
+    fetches: AtomicU64,
+}
+
+/// A shared, cheap-to-clone handle on the cache.
+#[derive(Debug, Clone)]
+pub struct JwksCache {
+    inner: Arc<Inner>,
+}
+
+#[derive(Deserialize)]
+struct JwksDocument {
+    keys: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct RsaJwk {
+    kty: String,
+    kid: Option<String>,
+    #[serde(rename = "use")]
+    use_: Option<String>,
+    alg: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
+}
+
+fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
+    let first = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    &bytes[first..]
+}
+
+/// The RSA signing key of one JWK, or why it is skipped.
+fn rsa_key(value: serde_json::Value) -> Result<(String, DecodingKey), &'static str> {
+    let jwk: RsaJwk = serde_json::from_value(value).map_err(|_| "malformed JWK")?;
+    if jwk.kty != "RSA" {
+        return Err("not an RSA key");
+    }
+    if jwk.use_.as_deref().is_some_and(|u| u != "sig") {
+        return Err("not a signing key");
+    }
+    if jwk.alg.as_deref().is_some_and(|a| a != "RS256") {
+        return Err("not an RS256 key");
+    }
+    let kid = jwk.kid.filter(|k| !k.is_empty()).ok_or("no kid")?;
+    let decode = |v: Option<String>| v.and_then(|v| URL_SAFE_NO_PAD.decode(v).ok());
+    let (Some(n), Some(e)) = (decode(jwk.n), decode(jwk.e)) else {
+        return Err("missing or malformed n or e");
+    };
+    let (n, e) = (strip_leading_zeros(&n), strip_leading_zeros(&e));
+    if n.len() < MIN_MODULUS_BYTES || e.is_empty() || e.len() > 8 {
+        return Err("RSA key too small or malformed");
+    }
+    Ok((kid, DecodingKey::from_rsa_raw_components(n, e)))
+}
+
+/// Parses a JWKS body, keeping only RSA signing keys for RS256.
+///
+/// Keys of other types, other uses, other algorithms, without a kid or with fields of the wrong
+/// type are skipped (so a set that mixes key types still works); a kid that appears twice keeps
+/// its first key.
+///
+/// # Errors
+///
+/// [`FetchError::NotJwks`] when the body is not a JSON object with a `keys` array,
+/// [`FetchError::NoUsableKeys`] when no key is usable.
+pub fn parse_jwks(body: &[u8]) -> Result<HashMap<String, Arc<DecodingKey>>, FetchError> {
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(FetchError::NotJwks);
+    }
+    let document: JwksDocument = serde_json::from_slice(body).map_err(|_| FetchError::NotJwks)?;
+    let mut keys = HashMap::new();
+    for value in document.keys {
+        match rsa_key(value) {
+            Ok((kid, key)) => {
+                if let std::collections::hash_map::Entry::Vacant(slot) = keys.entry(kid) {
+                    slot.insert(Arc::new(key));
+                } else {
+                    tracing::warn!("jwks: duplicate kid, keeping the first key");
+                }
+            }
+            Err(why) => tracing::debug!(why, "jwks: key skipped"),
+        }
+    }
+    if keys.is_empty() {
+        return Err(FetchError::NoUsableKeys);
+    }
+    Ok(keys)
+}
+
+impl JwksCache {
+    /// Builds the one HTTP client used for every fetch of the process.
+    ///
+    /// # Errors
+    ///
+    /// When the TLS stack cannot be set up.
+    pub fn http_client(settings: &JwksSettings) -> reqwest::Result<reqwest::Client> {
+        reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(settings.fetch_timeout)
+            .connect_timeout(settings.connect_timeout)
+            .pool_max_idle_per_host(1)
+            .build()
+    }
+
+    /// A cache that fetches from `settings.url` with `client`. Nothing is fetched until
+    /// [`JwksCache::run_refresher`] runs or a request needs a key.
+    pub fn new(client: reqwest::Client, settings: JwksSettings) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                client,
+                settings,
+                keys: RwLock::new(None),
+                fetch_lock: tokio::sync::Mutex::new(()),
+                status: Mutex::new(Status::default()),
+                fetches: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// How many fetches were started since the cache was made.
+    pub fn fetch_count(&self) -> u64 {
+        self.inner.fetches.load(Ordering::Relaxed)
+    }
+
+    /// The keys in use now, unless they are older than `max_stale`.
+    pub fn current(&self) -> Option<Arc<KeySet>> {
+        let keys = self
+            .inner
+            .keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()?;
+        (keys.fetched_at.elapsed() < self.inner.settings.max_stale).then_some(keys)
+    }
+
+    fn status<R>(&self, f: impl FnOnce(&mut Status) -> R) -> R {
+        f(&mut self.inner.status.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn retry_after(&self) -> Duration {
+        let cooldown = self.inner.settings.cooldown;
+        let elapsed = self
+            .status(|s| s.last_attempt.map(|t| t.elapsed()))
+            .unwrap_or_default();
+        cooldown.saturating_sub(elapsed).max(Duration::from_secs(1))
+    }
+
+    /// The key for `kid`, fetching the JWKS if the kid is unknown and the cooldown allows it.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::Unknown`] when a good JWKS lacks the kid; [`KeyError::Unavailable`] when no
+    /// usable keys can be had now.
+    pub async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, KeyError> {
+        if let Some(key) = self.current().and_then(|set| set.get(kid)) {
+            return Ok(key);
+        }
+        self.refetch_unless_cooling_down().await;
+        let current = self.current();
+        if let Some(key) = current.as_ref().and_then(|set| set.get(kid)) {
+            return Ok(key);
+        }
+        if current.is_some() && self.status(|s| s.last_ok) {
+            Err(KeyError::Unknown)
+        } else {
+            Err(KeyError::Unavailable {
+                retry_after: self.retry_after(),
+            })
+        }
+    }
+
+    /// Fetches unless a fetch finished while this caller waited for its turn (single flight) or
+    /// the last fetch is younger than the cooldown.
+    async fn refetch_unless_cooling_down(&self) {
+        let seen = self.status(|s| s.attempts);
+        // A fetch in progress holds the lock for at most its timeout; waiting a little longer
+        // than that bounds every request even if the lock is somehow held longer.
+        let wait = self.inner.settings.fetch_timeout + Duration::from_secs(1);
+        let Ok(_guard) = tokio::time::timeout(wait, self.inner.fetch_lock.lock()).await else {
+            return;
+        };
+        let cooldown = self.inner.settings.cooldown;
+        let skip = self.status(|s| {
+            s.attempts != seen || s.last_attempt.is_some_and(|t| t.elapsed() < cooldown)
+        });
+        if !skip {
+            self.fetch_and_store("unknown kid").await;
+        }
+    }
+
+    /// When the background task should fetch next.
+    fn next_refresh_at(&self) -> Instant {
+        let settings = &self.inner.settings;
+        let (last_attempt, last_ok) = self.status(|s| (s.last_attempt, s.last_ok));
+        match (last_attempt, last_ok, self.current()) {
+            (None, _, _) => Instant::now(),
+            // Refresh before the TTL so a key Cognito removes stops being trusted in time.
+            (Some(_), true, Some(set)) => set.fetched_at + settings.ttl.mul_f64(0.9),
+            (Some(at), _, _) => at + settings.cooldown,
+        }
+    }
+
+    /// Fetches at start, then keeps the keys fresh until the task is dropped.
+    pub async fn run_refresher(self) {
+        loop {
+            tokio::time::sleep_until(self.next_refresh_at()).await;
+            let _guard = self.inner.fetch_lock.lock().await;
+            // A request-driven fetch may have happened while this task slept or waited.
+            if self.next_refresh_at() <= Instant::now() {
+                let reason = if self.status(|s| s.attempts) == 0 {
+                    "start"
+                } else {
+                    "refresh"
+                };
+                self.fetch_and_store(reason).await;
+            }
+        }
+    }
+
+    /// One fetch; the caller holds the fetch lock.
+    #[tracing::instrument(name = "jwks_fetch", skip(self), fields(attempt))]
+    async fn fetch_and_store(&self, reason: &'static str) {
+        let attempt = self.inner.fetches.fetch_add(1, Ordering::Relaxed) + 1;
+        tracing::Span::current().record("attempt", attempt);
+        let started = Instant::now();
+        let outcome =
+            match tokio::time::timeout(self.inner.settings.fetch_timeout, self.fetch()).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(FetchError::Timeout),
+            };
+        let ok = outcome.is_ok();
+        match outcome {
+            Ok(keys) => {
+                let count = keys.len();
+                let mut slot = self.inner.keys.write().unwrap_or_else(|e| e.into_inner());
+                let generation = slot.as_ref().map_or(1, |set| set.generation + 1);
+                *slot = Some(Arc::new(KeySet {
+                    keys,
+                    fetched_at: Instant::now(),
+                    generation,
+                }));
+                drop(slot);
+                tracing::info!(
+                    keys = count,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "jwks fetched"
+                );
+            }
+            Err(error) => {
+                let stale = self.current().is_some();
+                tracing::warn!(%error, keeping_known_keys = stale, "jwks fetch failed");
+            }
+        }
+        self.status(|s| {
+            s.attempts += 1;
+            s.last_attempt = Some(Instant::now());
+            s.last_ok = ok;
+        });
+    }
+
+    async fn fetch(&self) -> Result<HashMap<String, Arc<DecodingKey>>, FetchError> {
+        let cap = self.inner.settings.max_body_bytes;
+        let mut response = self
+            .inner
+            .client
+            .get(self.inner.settings.url.clone())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await?;
+        if response.status() != StatusCode::OK {
+            return Err(FetchError::Status(response.status()));
+        }
+        if response
+            .content_length()
+            .is_some_and(|len| len > cap as u64)
+        {
+            return Err(FetchError::TooLarge(cap));
+        }
+        let mut body = Vec::with_capacity(4096);
+        while let Some(chunk) = response.chunk().await? {
+            if body.len() + chunk.len() > cap {
+                return Err(FetchError::TooLarge(cap));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        parse_jwks(&body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn modulus() -> String {
+        // 2048-bit modulus with its top bit set; its value does not matter for parsing.
+        let mut n = vec![0xC5_u8; 256];
+        n[255] = 0x01;
+        URL_SAFE_NO_PAD.encode(n)
+    }
+
+    fn rsa(kid: &str) -> serde_json::Value {
+        json!({"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256", "e": "AQAB", "n": modulus()})
+    }
+
+    fn parse(value: serde_json::Value) -> Result<Vec<String>, String> {
+        let body = serde_json::to_vec(&value).expect("json");
+        parse_jwks(&body)
+            .map(|keys| {
+                let mut kids: Vec<String> = keys.into_keys().collect();
+                kids.sort();
+                kids
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn only_rsa_signing_keys_for_rs256_are_kept() {
+        let with = |field: &str, value: serde_json::Value| {
+            let mut key = rsa(&format!("{field}-{value}"));
+            key[field] = value;
+            key
+        };
+        let mut no_alg = rsa("no-alg");
+        no_alg.as_object_mut().expect("object").remove("alg");
+        let mut no_use = rsa("no-use");
+        no_use.as_object_mut().expect("object").remove("use");
+        let mut no_kid = rsa("x");
+        no_kid.as_object_mut().expect("object").remove("kid");
+        let mut no_n = rsa("no-n");
+        no_n.as_object_mut().expect("object").remove("n");
+        let set = json!({"keys": [
+            rsa("good"),
+            no_alg,
+            no_use,
+            no_kid,
+            no_n,
+            with("use", json!("enc")),
+            with("alg", json!("RS512")),
+            with("alg", json!("PS256")),
+            with("alg", json!(123)),
+            with("kty", json!("oct")),
+            with("kty", json!("EC")),
+            with("e", json!("not base64!")),
+            with("n", json!("AQAB")),
+            {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"},
+            {"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"},
+            "not an object",
+            17,
+        ]});
+        assert_eq!(
+            parse(set),
+            Ok(vec!["good".into(), "no-alg".into(), "no-use".into()])
+        );
+    }
+
+    #[test]
+    fn a_set_without_usable_keys_is_a_failure() {
+        assert!(parse(json!({"keys": []})).is_err());
+        assert!(parse(json!({"keys": [{"kty": "oct", "kid": "a", "k": "c2VjcmV0"}]})).is_err());
+    }
+
+    #[test]
+    fn bodies_that_are_not_a_jwks_are_rejected() {
+        for body in [
+            &b""[..],
+            b"[]",
+            b"null",
+            b"{}",
+            b"{\"keys\": {}}",
+            b"{\"keys\": 5}",
+            b"<html>",
+            b"{\"keys\": []}}",
+            b"\xff\xfe{",
+        ] {
+            assert!(
+                parse_jwks(body).is_err(),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn a_duplicate_kid_keeps_one_key() {
+        assert_eq!(
+            parse(json!({"keys": [rsa("a"), rsa("a")]})),
+            Ok(vec!["a".into()])
+        );
+    }
+}

@@ -1,0 +1,107 @@
+//! The tower layer: any axum `Router` can put it on its routes with `route_layer`.
+//!
+//! A rejection is an answer, never a service error (tower-http's auth middleware does the same):
+//! the inner service is only called for a verified request, with the claims in its extensions.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use futures_util::future::BoxFuture;
+use tower::{Layer, Service};
+
+use super::Authenticator;
+use super::claims::VerifiedClaims;
+
+/// What the request log may say about authentication: never the token, only these.
+#[derive(Debug, Clone, Default)]
+pub struct AuthOutcome {
+    /// `sub` of the verified token.
+    pub sub: Option<String>,
+    /// `client_id` of the verified token.
+    pub client_id: Option<String>,
+    /// `jti` of the verified token.
+    pub jti: Option<String>,
+    /// The fixed reason a request was refused.
+    pub reason: Option<&'static str>,
+}
+
+/// Adds Cognito access-token authentication to the services it wraps.
+#[derive(Debug, Clone)]
+pub struct CognitoAuthLayer {
+    auth: Arc<Authenticator>,
+}
+
+impl CognitoAuthLayer {
+    /// A layer that authenticates with `auth`.
+    pub fn new(auth: Arc<Authenticator>) -> Self {
+        Self { auth }
+    }
+}
+
+impl<S> Layer<S> for CognitoAuthLayer {
+    type Service = CognitoAuth<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        CognitoAuth {
+            inner,
+            auth: self.auth.clone(),
+        }
+    }
+}
+
+/// The service made by [`CognitoAuthLayer`].
+#[derive(Debug, Clone)]
+pub struct CognitoAuth<S> {
+    inner: S,
+    auth: Arc<Authenticator>,
+}
+
+impl<S> Service<Request> for CognitoAuth<S>
+where
+    S: Service<Request> + Clone + Send + 'static,
+    S::Response: IntoResponse,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        // Use the service that was driven to readiness, leave a fresh clone in its place
+        // (tower: "Be careful when cloning inner services").
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let auth = self.auth.clone();
+        Box::pin(async move {
+            match auth.authenticate(request.headers()).await {
+                Ok(claims) => {
+                    let outcome = AuthOutcome {
+                        sub: Some(claims.sub.clone()),
+                        client_id: Some(claims.client_id.clone()),
+                        jti: claims.jti.clone(),
+                        reason: None,
+                    };
+                    request.extensions_mut().insert(VerifiedClaims(claims));
+                    let mut response = inner.call(request).await?.into_response();
+                    response.extensions_mut().insert(outcome);
+                    Ok(response)
+                }
+                Err(error) => {
+                    let outcome = AuthOutcome {
+                        reason: Some(error.reason()),
+                        ..Default::default()
+                    };
+                    let mut response = error.into_response();
+                    response.extensions_mut().insert(outcome);
+                    Ok(response)
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,69 @@
+//! Request-wide middleware: the header size limit and the one log line per request.
+
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Json, Response};
+use tokio::time::Instant;
+
+use crate::auth::{AuthOutcome, ErrorBody};
+
+/// Largest total size of request headers (names, values and the request target).
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// Answers `431` when the request's headers exceed [`MAX_HEADER_BYTES`].
+pub async fn limit_header_size(request: Request, next: Next) -> Response {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |pq| pq.as_str().len());
+    let headers: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if target + headers > MAX_HEADER_BYTES {
+        return (
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Json(ErrorBody {
+                error: "request_header_fields_too_large",
+                message: "request headers are larger than 16 KiB",
+            }),
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
+/// Longest path written to the log.
+const MAX_LOGGED_PATH: usize = 256;
+
+/// Writes one structured line per request: method, path (no query), status, latency and, when
+/// known, `sub`, `client_id`, `jti` or the refusal reason. Never the token or its header.
+pub async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let mut path = request.uri().path().to_owned();
+    if path.len() > MAX_LOGGED_PATH {
+        let mut cut = MAX_LOGGED_PATH;
+        while !path.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        path.truncate(cut);
+    }
+    let response = next.run(request).await;
+    let outcome = response.extensions().get::<AuthOutcome>();
+    tracing::info!(
+        target: "randapi::request",
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        sub = outcome.and_then(|o| o.sub.as_deref()),
+        client_id = outcome.and_then(|o| o.client_id.as_deref()),
+        jti = outcome.and_then(|o| o.jti.as_deref()),
+        reason = outcome.and_then(|o| o.reason),
+        "request"
+    );
+    response
+}

@@ -1,0 +1,95 @@
+//! The HTTP surface: routes and the layers every request passes.
+
+mod dev;
+mod health;
+mod middleware;
+mod random_number;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Json};
+use axum::routing::get;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::timeout::TimeoutLayer;
+
+use crate::auth::{Authenticator, CognitoAuthLayer, ErrorBody};
+use crate::config::CorsOrigins;
+use crate::dev::DevIssuer;
+
+pub use health::health;
+pub use middleware::{MAX_HEADER_BYTES, limit_header_size, log_request};
+pub use random_number::{RandomNumber, random_number};
+
+/// What the router needs.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// Token checks for protected routes.
+    pub auth: Arc<Authenticator>,
+    /// The local issuer, in `--dev` mode only.
+    pub dev: Option<Arc<DevIssuer>>,
+    /// Allowed browser origins.
+    pub cors: CorsOrigins,
+    /// Upper bound on one request.
+    pub request_timeout: Duration,
+}
+
+/// Path of the `--dev` JWKS.
+pub const DEV_JWKS_PATH: &str = "/dev/.well-known/jwks.json";
+/// Path that hands out `--dev` tokens.
+pub const DEV_TOKEN_PATH: &str = "/dev/token";
+
+fn cors(origins: &CorsOrigins) -> CorsLayer {
+    let allow_origin = match origins {
+        CorsOrigins::Any => AllowOrigin::any(),
+        CorsOrigins::List(list) => {
+            AllowOrigin::list(list.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+        }
+    };
+    // `authorization` is listed by name: the Fetch standard does not let `*` cover it.
+    CorsLayer::new()
+        .allow_origin(allow_origin)
+        .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([header::WWW_AUTHENTICATE, header::RETRY_AFTER])
+        .max_age(Duration::from_secs(600))
+}
+
+async fn not_found() -> impl IntoResponse {
+    (
+        StatusCode::NOT_FOUND,
+        Json(ErrorBody {
+            error: "not_found",
+            message: "no such route",
+        }),
+    )
+}
+
+/// The application: `GET /` behind the Cognito layer, `GET /health` open, and in `--dev` mode the
+/// local issuer's JWKS and token routes.
+pub fn router(state: AppState) -> Router {
+    let mut router = Router::new()
+        .route("/", get(random_number))
+        .route_layer(CognitoAuthLayer::new(state.auth.clone()))
+        .route("/health", get(health));
+    if let Some(issuer) = state.dev.clone() {
+        router = router.merge(dev::router(issuer));
+    }
+    router
+        .fallback(not_found)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            state.request_timeout,
+        ))
+        .layer(cors(&state.cors))
+        .layer(axum::middleware::from_fn(limit_header_size))
+        .layer(axum::middleware::from_fn(log_request))
+        .layer(
+            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                HeaderName::from_static("x-content-type-options"),
+                HeaderValue::from_static("nosniff"),
+            ),
+        )
+}

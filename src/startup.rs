@@ -1,0 +1,227 @@
+//! Start-up: bind, build the key cache and the router, serve until a signal.
+
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use url::Url;
+
+use crate::auth::{Authenticator, JwksCache, Verifier};
+use crate::config::Config;
+use crate::dev::{DEV_TOKEN_LIFETIME, DevIssuer};
+use crate::routes::{AppState, DEV_JWKS_PATH, DEV_TOKEN_PATH, router};
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The listen address is taken or not ours (`HOST`/`PORT`).
+    #[error("cannot listen on {addr} (check HOST and PORT): {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The HTTP client for the JWKS could not be built.
+    #[error("cannot build the JWKS HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+    /// `--dev` could not make its key.
+    #[error("cannot make the development signing key")]
+    DevKey,
+    /// Serving failed.
+    #[error("server error: {0}")]
+    Serve(#[from] io::Error),
+}
+
+/// A bound, ready server.
+pub struct Application {
+    listener: TcpListener,
+    addr: SocketAddr,
+    router: axum::Router,
+    jwks: JwksCache,
+    dev: Option<Arc<DevIssuer>>,
+    shutdown_grace: std::time::Duration,
+    // Configuration, not a secret: logged once at start, never per request.
+    jwks_url: String,
+}
+
+/// An address this process can reach its own listener on.
+fn loopback_for(addr: SocketAddr) -> SocketAddr {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    SocketAddr::new(ip, addr.port())
+}
+
+impl Application {
+    /// Binds the listener (port 0 picks a free port) and builds everything the server needs.
+    /// Keys are not fetched here: [`Application::run_until`] starts that in the background, so the
+    /// server listens at once.
+    ///
+    /// # Errors
+    ///
+    /// See [`StartError`].
+    pub async fn build(mut config: Config) -> Result<Self, StartError> {
+        let wanted = SocketAddr::new(config.host, config.port);
+        let listener = TcpListener::bind(wanted)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: wanted,
+                source,
+            })?;
+        let addr = listener.local_addr()?;
+
+        let dev = if config.dev {
+            let base = format!("http://{}/dev", loopback_for(addr));
+            let jwks_url = Url::parse(&format!("http://{}{DEV_JWKS_PATH}", loopback_for(addr)))
+                .map_err(|_| StartError::DevKey)?;
+            config.policy.issuer = base.clone();
+            config.jwks.url = jwks_url;
+            let client_id = config
+                .policy
+                .client_ids
+                .first()
+                .cloned()
+                .unwrap_or_default();
+            Some(Arc::new(
+                DevIssuer::new(base, client_id).map_err(|_| StartError::DevKey)?,
+            ))
+        } else {
+            None
+        };
+
+        let jwks = JwksCache::new(JwksCache::http_client(&config.jwks)?, config.jwks.clone());
+        let auth = Arc::new(Authenticator::new(
+            Verifier::new(config.policy.clone()),
+            jwks.clone(),
+        ));
+        let router = router(AppState {
+            auth,
+            dev: dev.clone(),
+            cors: config.cors.clone(),
+            request_timeout: config.request_timeout,
+        });
+        Ok(Self {
+            listener,
+            addr,
+            router,
+            jwks,
+            dev,
+            shutdown_grace: config.shutdown_grace,
+            jwks_url: config.jwks.url.to_string(),
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// The key cache (tests count its fetches).
+    pub fn jwks(&self) -> &JwksCache {
+        &self.jwks
+    }
+
+    /// The `--dev` issuer, if any.
+    pub fn dev_issuer(&self) -> Option<&Arc<DevIssuer>> {
+        self.dev.as_ref()
+    }
+
+    /// Serves until SIGTERM or SIGINT, then drains.
+    ///
+    /// # Errors
+    ///
+    /// When serving fails.
+    pub async fn run_until_stopped(self) -> Result<(), StartError> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `signal` completes; then stops accepting, lets requests in flight finish
+    /// (up to the shutdown grace) and returns.
+    ///
+    /// # Errors
+    ///
+    /// When serving fails.
+    pub async fn run_until(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
+        let refresher = tokio::spawn(self.jwks.clone().run_refresher());
+        tracing::info!(addr = %self.addr, jwks_url = %self.jwks_url, "listening");
+        if let Some(dev) = &self.dev {
+            self.announce_dev(dev);
+        }
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            signal.await;
+            tracing::info!("shutting down: finishing requests in flight");
+            let _ = stopping_tx.send(());
+        };
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(signal);
+        let grace = self.shutdown_grace;
+        let outcome = tokio::select! {
+            outcome = server => outcome.map_err(StartError::from),
+            () = async move {
+                if stopping_rx.await.is_ok() {
+                    tokio::time::sleep(grace).await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            } => {
+                tracing::warn!(grace_s = grace.as_secs(), "requests still in flight after the grace period; exiting");
+                Ok(())
+            }
+        };
+        refresher.abort();
+        tracing::info!("stopped");
+        outcome
+    }
+
+    fn announce_dev(&self, dev: &DevIssuer) {
+        let base = format!("http://{}", loopback_for(self.addr));
+        tracing::warn!(
+            issuer = dev.issuer(),
+            "DEVELOPMENT MODE: tokens come from an embedded issuer, not Cognito. Never use --dev in production."
+        );
+        match dev.access_token(DEV_TOKEN_LIFETIME) {
+            Ok(token) => eprintln!(
+                "\n  randapi is running in DEVELOPMENT MODE (--dev): an embedded issuer signs tokens; not for production.\n\n  Try it (this token is valid for {} minutes; get a fresh one from {base}{DEV_TOKEN_PATH}):\n\n  curl -H 'Authorization: Bearer {token}' {base}/\n",
+                DEV_TOKEN_LIFETIME.as_secs() / 60
+            ),
+            Err(_) => tracing::error!("could not sign a development token"),
+        }
+    }
+}
+
+/// Completes on SIGTERM (ECS stops tasks with it) or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -259,7 +259,7 @@ RANDAPI_DEV=no start_randapi schemathesis-503 \
 # Excluded here, and only here: not_a_server_error flags every 5xx, and 503 is the answer the
 # contract asks for when no keys can be had; unsupported_method expects 405, but the auth layer
 # answers before method routing, so an undeclared method on / also gets 503 while keys are missing
-# (both checks run in full in the two runs above, where keys are available).
+# (both checks run in full in the first run, where keys are available and the token is valid).
 ST_EXCLUDE=not_a_server_error,unsupported_method run_schemathesis keys-down 503
 unset TOKEN
 stop_randapi "$API_PID"

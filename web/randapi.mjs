@@ -10,6 +10,12 @@ import readline from 'node:readline';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
+// Every server started here, so that none outlives the test process even if a test crashes.
+const running = new Set();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** The binary under test: $RANDAPI_BIN, else the debug build of this repository. */
 export const RANDAPI_BIN =
   process.env.RANDAPI_BIN ?? path.join(here, '..', 'target', 'debug', 'randapi');
@@ -24,6 +30,8 @@ export async function startRandapi({ cors } = {}) {
   delete env.CORS_ALLOWED_ORIGINS;
   if (cors !== undefined) env.CORS_ALLOWED_ORIGINS = cors;
   const child = spawn(RANDAPI_BIN, ['--dev'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   const logs = [];
   child.stderr.on('data', () => {}); // the --dev banner (with a token): read, never printed
   const lines = readline.createInterface({ input: child.stdout });

@@ -3,6 +3,7 @@
 mod dev;
 mod health;
 mod middleware;
+mod openapi;
 mod random_number;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use crate::dev::DevIssuer;
 
 pub use health::health;
 pub use middleware::{MAX_HEADER_BYTES, limit_header_size, log_request};
+pub use openapi::{OPENAPI_JSON, openapi_json};
 pub use random_number::{RandomNumber, random_number};
 
 /// What the router needs.
@@ -73,7 +75,8 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/", get(random_number))
         .route_layer(CognitoAuthLayer::new(state.auth.clone()))
-        .route("/health", get(health));
+        .route("/health", get(health))
+        .route("/openapi.json", get(openapi_json));
     if let Some(issuer) = state.dev.clone() {
         router = router.merge(dev::router(issuer));
     }

@@ -223,7 +223,7 @@ fn hint(code: &str, message: &str, context: &Context<'_>) -> Option<String> {
         "TooManyRequestsException" | "LimitExceededException" => {
             Some("Cognito is throttling; wait a little and try again".to_owned())
         }
-        "NotAuthorizedException" if lower.contains("secret hash") || lower.contains("secret_hash") => {
+        "NotAuthorizedException" if lower.contains("secret") => {
             Some(if context.has_secret {
                 "the SECRET_HASH does not match: check --client-secret (COGNITO_CLIENT_SECRET) and that --username is the name the user signed up with".to_owned()
             } else {

@@ -652,6 +652,22 @@ mod tests {
     }
 
     #[test]
+    fn the_command_line_with_the_token_subcommand_is_consistent() {
+        use clap::CommandFactory;
+        crate::cli::Cli::command().debug_assert();
+        let cli = crate::cli::Cli::try_parse_from([
+            "randapi",
+            "token",
+            "--client-id",
+            "c",
+            "--username",
+            "u",
+        ])
+        .expect("parses without any server setting");
+        assert!(matches!(cli.command, Some(crate::cli::Command::Token(_))));
+    }
+
+    #[test]
     fn the_region_comes_from_the_flag_then_the_pool_then_aws_region() {
         let args = parse(&[
             "--client-id",

@@ -1,4 +1,5 @@
-//! The command line: `randapi` serves, `randapi healthcheck` probes a running server.
+//! The command line: `randapi` serves, `randapi healthcheck` probes a running server,
+//! `randapi token` signs in to Cognito and prints an access token.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -8,6 +9,7 @@ use clap::{Parser, Subcommand};
 use crate::config::ServeArgs;
 use crate::startup::Application;
 use crate::telemetry;
+use crate::token::TokenArgs;
 
 /// A random-number API protected by Amazon Cognito access tokens.
 #[derive(Debug, Parser)]
@@ -26,6 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// Ask the local `/health` and exit 0 if it answers 200, else 1 (for container health checks).
     Healthcheck(HealthcheckArgs),
+    /// Sign in to a Cognito user pool and print an access token (needs no server settings).
+    Token(Box<TokenArgs>),
 }
 
 /// Flags of `randapi healthcheck`.
@@ -47,6 +51,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Healthcheck(args)) => healthcheck(&args),
+        // The server's settings are flattened at the top level but only checked when serving.
+        Some(Command::Token(args)) => crate::token::run(&args),
         None => serve(&cli.serve),
     }
 }

@@ -14,3 +14,4 @@ pub mod dev;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;
+pub mod token;

@@ -191,7 +191,7 @@ impl CognitoClient {
         let mut response = self
             .http
             .post(self.endpoint.clone())
-            .header(http::header::CONTENT_TYPE, CONTENT_TYPE)
+            .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
             .header(
                 "X-Amz-Target",
                 format!("AWSCognitoIdentityProviderService.{operation}"),

@@ -131,6 +131,33 @@ async fn malformed_authorization_headers_are_invalid_requests() {
 }
 
 #[tokio::test]
+async fn an_authorization_header_that_is_not_text_is_an_invalid_request() {
+    let key = key("key-obs-text");
+    let jwks = JwksServer::with_keys(&[&key]).await;
+    let app = spawn_app(&jwks, AppOptions::default()).await;
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "authorization",
+        HeaderValue::from_bytes(b"Bearer \xff\xfe.token").expect("obs-text is allowed on the wire"),
+    );
+
+    let answer = app.request(Method::GET, "/", headers).await;
+
+    let reason = "malformed Authorization header";
+    assert_refusal(
+        &answer,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        reason,
+        Some(&format!(
+            r#"Bearer realm="randapi", error="invalid_request", error_description="{reason}""#
+        )),
+        &[],
+        "a header with non-ASCII bytes",
+    );
+}
+
+#[tokio::test]
 async fn the_bearer_scheme_is_case_insensitive() {
     let key = key("key-case");
     let jwks = JwksServer::with_keys(&[&key]).await;
@@ -348,6 +375,7 @@ async fn request_headers_over_16_kib_are_refused_with_431() {
     for (sizes, case) in [
         (vec![17 * 1024], "one 17 KiB header"),
         (vec![4 * 1024; 5], "five 4 KiB headers"),
+        (vec![64 * 1024], "one 64 KiB header"),
     ] {
         let answer = app.request(Method::GET, "/", with_padding(&sizes)).await;
         assert_eq!(

@@ -193,12 +193,95 @@ async fn sigint_stops_the_server_and_exits_0() {
             .is_ok_and(|r| r.status() == StatusCode::OK)
     })
     .await;
+    // The container health check agrees.
+    assert_eq!(
+        healthcheck(&port_text).await,
+        Some(0),
+        "healthcheck of a live server"
+    );
 
     send_signal(&child, "INT");
 
     let status = exit_status(&mut child).await;
     assert_eq!(status.code(), Some(0), "exit status after SIGINT: {status}");
     assert!(refuses_connections(port).await);
+    assert_eq!(
+        healthcheck(&port_text).await,
+        Some(1),
+        "healthcheck of a stopped server"
+    );
+}
+
+/// Exit code of `randapi healthcheck` against `port`.
+async fn healthcheck(port: &str) -> Option<i32> {
+    let child = randapi(&[("PORT", port)], &["healthcheck", "--timeout", "3s"])
+        .spawn()
+        .expect("randapi healthcheck starts");
+    tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .expect("healthcheck ends")
+        .expect("healthcheck output")
+        .status
+        .code()
+}
+
+#[tokio::test]
+async fn a_request_that_outlives_the_shutdown_grace_does_not_keep_the_process_alive() {
+    let main = key("key-grace");
+    let jwks = JwksServer::start(Behaviour::Hang).await;
+    let port = free_port();
+    let (jwks_url, port_text) = (jwks.url(), port.to_string());
+    let mut child = randapi(
+        &[
+            ("PORT", &port_text),
+            ("HOST", "127.0.0.1"),
+            ("COGNITO_ISSUER", ISSUER),
+            ("COGNITO_JWKS_URL", &jwks_url),
+            ("COGNITO_CLIENT_IDS", CLIENT_ID),
+            ("JWKS_FETCH_TIMEOUT", "60s"),
+            ("REQUEST_TIMEOUT", "60s"),
+            ("SHUTDOWN_GRACE", "500ms"),
+        ],
+        &[],
+    )
+    .spawn()
+    .expect("randapi starts");
+    drain_stderr(&mut child);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = http_client();
+    eventually("randapi to serve", || async {
+        client
+            .get(format!("{base}/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == StatusCode::OK)
+    })
+    .await;
+    // This request waits for keys from a JWKS that never answers.
+    let stuck = tokio::spawn({
+        let (client, token) = (client.clone(), token(&main));
+        async move {
+            client
+                .get(format!("{base}/"))
+                .bearer_auth(token)
+                .send()
+                .await
+        }
+    });
+    jwks.wait_for_requests(1).await;
+    pass(Duration::from_millis(200)).await;
+
+    send_signal(&child, "TERM");
+
+    // Exits after the grace (bounded generously here; this is not a speed check), with 0: the
+    // platform asked it to stop, and it did.
+    let status = exit_status(&mut child).await;
+    assert_eq!(status.code(), Some(0), "exit status: {status}");
+    let outcome = stuck.await.expect("task");
+    assert!(
+        outcome.is_err(),
+        "the stuck request got an answer: {outcome:?}"
+    );
 }
 
 #[tokio::test]

@@ -396,6 +396,9 @@ async fn an_unknown_path_is_404_without_asking_for_a_token() {
     for (path, token) in [
         ("/nope", None),
         ("/api/random", None),
+        // The --dev issuer's routes exist only with --dev.
+        ("/dev/token", None),
+        ("/dev/.well-known/jwks.json", None),
         ("/nope", Some(token(&key))),
     ] {
         let answer = match &token {

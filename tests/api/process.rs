@@ -534,9 +534,25 @@ async fn tokens_never_reach_the_logs_even_at_trace_level() {
         logs.contains("jwks fetched"),
         "the logs were not captured: {logs}"
     );
+    // One structured line per request: method, path, status, latency, and `sub` when known.
+    let request_lines: Vec<Value> = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["message"] == "request")
+        .collect();
+    let served = request_lines
+        .iter()
+        .find(|line| line["status"] == 200 && line["path"] == "/")
+        .unwrap_or_else(|| panic!("no request line for a 200 on /: {logs}"));
+    assert_eq!(served["method"], "GET");
+    assert_eq!(served["sub"], "5f1d0c6e-sub-4e2b-9f7a-2c3d4e5f6a7b");
+    assert_eq!(served["client_id"], CLIENT_ID);
+    assert!(served["latency_ms"].is_number(), "{served}");
     assert!(
-        logs.contains("\"sub\":\"5f1d0c6e-sub-4e2b-9f7a-2c3d4e5f6a7b\""),
-        "no request line with the sub: {logs}"
+        request_lines
+            .iter()
+            .any(|line| line["status"] == 401 && line["reason"] == "token expired"),
+        "no request line with the refusal reason: {logs}"
     );
     for token in &tokens {
         for (i, part) in token.split('.').enumerate().filter(|(_, p)| p.len() >= 8) {

@@ -121,10 +121,19 @@ async fn sigterm_lets_requests_in_flight_finish_then_exits_0() {
     let next_token = token(&next);
     let mut in_flight = JoinSet::new();
     for _ in 0..4 {
-        let (client, url, token) = (http_client(), format!("{base}/"), next_token.clone());
+        let (client, base, token) = (http_client(), base.clone(), next_token.clone());
         in_flight.spawn(async move {
+            // Warm a connection first: the server has accepted and served it, so the request
+            // below is read at once and is surely in flight when SIGTERM comes.
+            let health = client
+                .get(format!("{base}/health"))
+                .send()
+                .await
+                .expect("health");
+            assert_eq!(health.status(), StatusCode::OK);
+            health.text().await.expect("health body");
             let response = client
-                .get(url)
+                .get(format!("{base}/"))
                 .bearer_auth(token)
                 .send()
                 .await
@@ -140,7 +149,7 @@ async fn sigterm_lets_requests_in_flight_finish_then_exits_0() {
         });
     }
     jwks.wait_for_requests(2).await; // the refetch is held: requests are inside randapi
-    pass(Duration::from_millis(200)).await; // the other connections are accepted too
+    pass(Duration::from_millis(300)).await; // the other requests are read too
 
     // Act
     send_signal(&child, "TERM");

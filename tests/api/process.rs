@@ -188,9 +188,18 @@ async fn sigterm_lets_requests_in_flight_finish_then_exits_0() {
 async fn sigint_stops_the_server_and_exits_0() {
     let port = free_port();
     let port_text = port.to_string();
-    let mut child = randapi(&[("PORT", &port_text), ("HOST", "127.0.0.1")], &["--dev"])
-        .spawn()
-        .expect("randapi starts");
+    // A grace far above the exit bound below: the idle keep-alive connection that `client`
+    // leaves open must not hold the exit up.
+    let mut child = randapi(
+        &[
+            ("PORT", &port_text),
+            ("HOST", "127.0.0.1"),
+            ("SHUTDOWN_GRACE", "60s"),
+        ],
+        &["--dev"],
+    )
+    .spawn()
+    .expect("randapi starts");
     drain_stderr(&mut child);
     let client = http_client();
     let health = format!("http://127.0.0.1:{port}/health");

@@ -1,6 +1,9 @@
-//! Request-wide middleware: the header size limit and the one log line per request.
+//! Request-wide middleware: the header size limit, the request time limit and the one log line
+//! per request.
 
-use axum::extract::Request;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Json, Response};
@@ -33,6 +36,27 @@ pub async fn limit_header_size(request: Request, next: Next) -> Response {
             .into_response();
     }
     next.run(request).await
+}
+
+/// Ends a request that takes longer than the configured `REQUEST_TIMEOUT` with a `503` and the
+/// same JSON error body as every other refusal (tower-http's `TimeoutLayer` answers with an empty
+/// body).
+pub async fn limit_request_time(
+    State(limit): State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(ErrorBody {
+                error: "timeout",
+                message: "the request took too long; try again",
+            }),
+        )
+            .into_response(),
+    }
 }
 
 /// Longest path written to the log.

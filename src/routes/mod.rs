@@ -14,16 +14,15 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Json};
 use axum::routing::get;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::timeout::TimeoutLayer;
 
 use crate::auth::{Authenticator, CognitoAuthLayer, ErrorBody};
 use crate::config::CorsOrigins;
 use crate::dev::DevIssuer;
 
 pub use health::health;
-pub use middleware::{MAX_HEADER_BYTES, limit_header_size, log_request};
+pub use middleware::{MAX_HEADER_BYTES, limit_header_size, limit_request_time, log_request};
 pub use openapi::{OPENAPI_JSON, openapi_json};
-pub use random_number::{RandomNumber, random_number};
+pub use random_number::{RandomNumber, draw, random_number};
 
 /// What the router needs.
 #[derive(Debug, Clone)]
@@ -82,12 +81,13 @@ pub fn router(state: AppState) -> Router {
     }
     router
         .fallback(not_found)
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
+        .layer(axum::middleware::from_fn_with_state(
             state.request_timeout,
+            limit_request_time,
         ))
-        .layer(cors(&state.cors))
         .layer(axum::middleware::from_fn(limit_header_size))
+        // Outside the header limit so a browser can read the 431 too.
+        .layer(cors(&state.cors))
         .layer(axum::middleware::from_fn(log_request))
         .layer(
             tower_http::set_header::SetResponseHeaderLayer::if_not_present(

@@ -1,0 +1,8 @@
+//! Black-box tests of randapi's contract (CONTRACT.md), one test binary.
+
+mod helpers;
+mod http_contract;
+mod key_cache;
+mod process;
+mod random_number;
+mod verification;

@@ -1,0 +1,112 @@
+//! `GET /` numbers: always in 0..=100 and uniform (a chi-square goodness-of-fit test).
+
+use std::sync::Arc;
+
+use randapi::routes::draw;
+use tokio::task::JoinSet;
+
+use crate::helpers::*;
+
+/// Outcomes 0..=100: 101 bins, so the chi-square statistic of a fair draw has 100 degrees of
+/// freedom.
+const BINS: usize = 101;
+
+/// The 0.999 quantile of the chi-square distribution with 100 degrees of freedom (tables give
+/// 149.449). A fair generator exceeds it once in 1,000 runs; a biased one exceeds it almost
+/// always with the sample sizes below, as the power checks in the test show.
+const CRITICAL_100_DF_P_0_001: f64 = 149.449;
+
+/// Pearson's statistic of `counts` against a uniform distribution over [`BINS`] outcomes.
+fn chi_square(counts: &[u64; BINS]) -> f64 {
+    let total: u64 = counts.iter().sum();
+    let expected = total as f64 / BINS as f64;
+    counts
+        .iter()
+        .map(|&observed| (observed as f64 - expected).powi(2) / expected)
+        .sum()
+}
+
+fn histogram(draws: impl IntoIterator<Item = u64>) -> [u64; BINS] {
+    let mut counts = [0u64; BINS];
+    for n in draws {
+        counts[usize::try_from(n).expect("small")] += 1;
+    }
+    counts
+}
+
+#[tokio::test]
+async fn numbers_over_http_stay_in_range_and_fit_a_uniform_distribution() {
+    let main = key("key-draws");
+    let jwks = JwksServer::with_keys(&[&main]).await;
+    let app = Arc::new(spawn_app(&jwks, AppOptions::default()).await);
+    let token = Arc::new(token(&main));
+
+    // 2,020 draws: 20 expected per outcome, enough for the chi-square approximation.
+    let mut draws = Vec::with_capacity(2020);
+    let mut workers = JoinSet::new();
+    for _ in 0..4 {
+        let (app, token) = (app.clone(), token.clone());
+        workers.spawn(async move {
+            let mut mine = Vec::with_capacity(505);
+            for _ in 0..505 {
+                // `assert_random_number` checks the JSON shape and 0..=100.
+                mine.push(assert_random_number(
+                    &app.get_root(Some(&token)).await,
+                    "GET /",
+                ));
+            }
+            mine
+        });
+    }
+    while let Some(mine) = workers.join_next().await {
+        draws.extend(mine.expect("worker"));
+    }
+
+    assert_eq!(draws.len(), 2020);
+    let statistic = chi_square(&histogram(draws));
+    assert!(
+        statistic < CRITICAL_100_DF_P_0_001,
+        "chi-square {statistic:.1} over HTTP draws"
+    );
+}
+
+#[test]
+fn the_draw_behind_get_root_passes_a_chi_square_test_that_can_fail() {
+    const DRAWS: usize = 100_000; // about 990 per outcome
+
+    let fair = histogram((0..DRAWS).map(|_| u64::from(draw())));
+    let statistic = chi_square(&fair);
+    assert!(
+        fair.iter().all(|&count| count > 0),
+        "an outcome in 0..=100 never came up: {fair:?}"
+    );
+    assert!(
+        statistic < CRITICAL_100_DF_P_0_001,
+        "chi-square {statistic:.1} >= {CRITICAL_100_DF_P_0_001} for randapi's draw()"
+    );
+
+    // The same test fails for the classic mistakes, so passing it means something.
+    type Generator = fn() -> u64;
+    let mistakes: [(&str, Generator); 3] = [
+        ("a generator of 0..=99", || {
+            u64::from(rand::random::<u8>() % 100)
+        }),
+        ("a byte modulo 101", || {
+            u64::from(rand::random::<u8>() % 101)
+        }),
+        ("a draw that repeats 50 too often", || {
+            if rand::random::<u8>() < 8 {
+                50
+            } else {
+                u64::from(draw())
+            }
+        }),
+    ];
+    for (name, generator) in mistakes {
+        let statistic = chi_square(&histogram((0..DRAWS).map(|_| generator())));
+        assert!(
+            statistic > CRITICAL_100_DF_P_0_001,
+            "{name} passed the test (chi-square {statistic:.1})"
+        );
+    }
+}

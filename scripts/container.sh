@@ -381,6 +381,25 @@ if readelf -lW "$BIN" | grep -q 'INTERP' || readelf -dW "$BIN" | grep -q '(NEEDE
 fi
 ok "$BIN: static (no PT_INTERP, no NEEDED), $(stat -c %s "$BIN") bytes"
 
+# What `docker build` sends and COPY sees, through .dockerignore, from the top of the repository
+# and from the folder Amplify zips (the hook's copy): exactly the crate, the same in both.
+printf 'FROM scratch\nCOPY . /ctx/\n' >"$WORK/context.Containerfile"
+context_files() { # dir -> the files a `COPY . /ctx/` of that build context gets
+  local img ctr mnt
+  img="localhost/randapi-context:$(printf '%s' "$1" | sha256sum | cut -c1-12)"
+  bh bud --quiet --isolation chroot --pull-never -f "$WORK/context.Containerfile" -t "$img" "$1" >/dev/null
+  ctr=$(bh from --pull-never "$img")
+  CONTAINERS+=("$ctr")
+  mnt=$(bh mount "$ctr")
+  (cd "$mnt/ctx" && find . -type f | LC_ALL=C sort)
+}
+context_files "$ROOT" >"$WORK/context-top"
+context_files "$ROOT/$MIRROR" >"$WORK/context-mirror"
+(printf './Cargo.lock\n./Cargo.toml\n'; find src -type f | sed 's|^|./|') | LC_ALL=C sort >"$WORK/context-want"
+cmp -s "$WORK/context-want" "$WORK/context-top" || { diff "$WORK/context-want" "$WORK/context-top"; fail "build context (top level) is not exactly Cargo.toml, Cargo.lock, src/"; }
+cmp -s "$WORK/context-want" "$WORK/context-mirror" || { diff "$WORK/context-want" "$WORK/context-mirror"; fail "build context (Amplify's src/) is not exactly Cargo.toml, Cargo.lock, src/"; }
+ok ".dockerignore: the build context is exactly Cargo.toml, Cargo.lock and src/ ($(wc -l <"$WORK/context-want") files), from the top level and from $MIRROR"
+
 # The builder stage, replaced: a folder laid out as the builder stage's filesystem.
 CTX="$WORK/builder"
 install -D -m 0755 "$BIN" "$CTX/usr/local/bin/randapi"

@@ -133,6 +133,7 @@ if ! cfn-lint --version 2>/dev/null | grep -q "$CFN_LINT_VERSION"; then
   python3 -m pip install -q "cfn-lint==$CFN_LINT_VERSION"
 fi
 python3 -c 'import yaml' 2>/dev/null || python3 -m pip install -q "PyYAML==6.0.3"
+if command -v pyenv >/dev/null; then pyenv rehash; fi # shims for the console scripts pip just installed
 rustup target list --installed | grep -qx "$TARGET" || rustup target add "$TARGET"
 echo "    $(buildah --version); $(hadolint --version); cfn-lint $(cfn-lint --version | awk '{print $2}')"
 echo "    $(rustc --version); musl-gcc $(musl-gcc -dumpversion); node $(node --version); npm $(npm --version 2>/dev/null)"

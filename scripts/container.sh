@@ -374,9 +374,12 @@ fi
 step "6. release musl binary, and the image built from the Dockerfile's runtime stage"
 export CC_x86_64_unknown_linux_musl=musl-gcc
 t0=$SECONDS
-cargo build --release --locked --target "$TARGET"
+# Built from the hook's copy, which is exactly what Amplify zips and CodeBuild's `docker build`
+# sees: a file the crate needs outside Cargo.toml, Cargo.lock and src/ fails here, not in AWS.
+cargo build --release --locked --target "$TARGET" \
+  --manifest-path "$ROOT/$MIRROR/Cargo.toml" --target-dir "$ROOT/target"
 BIN="target/$TARGET/release/randapi"
-ok "cargo build --release --locked --target $TARGET: $((SECONDS - t0)) s (incremental when target/ is warm)"
+ok "cargo build --release --locked --target $TARGET from $MIRROR: $((SECONDS - t0)) s (incremental when target/ is warm)"
 if readelf -lW "$BIN" | grep -q 'INTERP' || readelf -dW "$BIN" | grep -q '(NEEDED)'; then
   fail "$BIN is dynamically linked"
 fi

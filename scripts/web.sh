@@ -163,9 +163,9 @@ cargo build --bin randapi
 
 # --- checks ----------------------------------------------------------------------------------------
 
-step "check: GET /openapi.json serves openapi/openapi.json, without a token"
+step "check: GET /openapi.json serves src/openapi.json, without a token"
 start_randapi openapi
-python3 - "$API_BASE" openapi/openapi.json <<'PY'
+python3 - "$API_BASE" src/openapi.json <<'PY'
 import json, sys, urllib.request
 base, path = sys.argv[1], sys.argv[2]
 with urllib.request.urlopen(base + "/openapi.json", timeout=10) as response:
@@ -173,7 +173,7 @@ with urllib.request.urlopen(base + "/openapi.json", timeout=10) as response:
     assert response.headers["Content-Type"] == "application/json", response.headers["Content-Type"]
     served = response.read()
 with open(path, "rb") as f:
-    assert served == f.read(), "served document differs from openapi/openapi.json"
+    assert served == f.read(), "served document differs from src/openapi.json"
 doc = json.loads(served)
 assert doc["openapi"].startswith("3.1."), doc["openapi"]
 print(f"ok: {len(served)} bytes, identical to {path}, OpenAPI {doc['openapi']}, paths {sorted(doc['paths'])}")
@@ -209,7 +209,7 @@ run_schemathesis() {
   # document (GET /openapi.json). The served copy was checked above to be this file, byte for byte.
   # Run from $WORK so that schemathesis' cache folder (.schemathesis/) is not left in the repository.
   # Its output hides the Authorization header ([Filtered]).
-  (cd "$WORK" && "$ST" run "$ROOT/openapi/openapi.json" \
+  (cd "$WORK" && "$ST" run "$ROOT/src/openapi.json" \
     --url "$API_BASE" \
     --header "Authorization: Bearer $TOKEN" \
     --checks all \

@@ -1,4 +1,4 @@
-//! `GET /openapi.json` serves `openapi/openapi.json` byte for byte, without a token, and the
+//! `GET /openapi.json` serves `src/openapi.json` byte for byte, without a token, and the
 //! document agrees with the running router on what each documented path answers without a token.
 
 use std::collections::BTreeSet;
@@ -61,8 +61,8 @@ impl Server {
 }
 
 fn document_on_disk() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/openapi.json");
-    std::fs::read_to_string(&path).expect("openapi/openapi.json is readable")
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/openapi.json");
+    std::fs::read_to_string(&path).expect("src/openapi.json is readable")
 }
 
 #[tokio::test]

@@ -1,13 +1,13 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 description of the API, served without a token.
 //!
-//! The document is `openapi/openapi.json` at the root of the repository, embedded at build time,
+//! The document is `src/openapi.json` (inside `src/` so the Docker build context, which holds only the crate, has it), embedded at build time,
 //! so the binary always serves the description it was built with.
 
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 
 /// The OpenAPI document, byte for byte as kept in the repository.
-pub const OPENAPI_JSON: &str = include_str!("../../openapi/openapi.json");
+pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
 
 /// `GET /openapi.json`: the embedded document as `application/json`.
 pub async fn openapi_json() -> impl IntoResponse {

@@ -26,7 +26,8 @@ async function requireToken(req, res, next) {
   try {
     req.claims = await verifier.verify(token);
     next();
-  } catch {
+  } catch (error) {
+    if (process.env.LOG_REJECTIONS) console.error(`401: ${error.name}: ${error.message}`);
     res.status(401).json({ error: "invalid_token" });
   }
 }

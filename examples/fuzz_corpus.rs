@@ -12,6 +12,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::time::Duration;
+
+use randapi::auth::{Verifier, parse_jwks, verdict};
+use randapi::config::TokenPolicy;
 use randapi::dev::{RSA_PKCS1_SHA256, RSA_PSS_SHA256, SigningKey, b64, jwks};
 use serde_json::{Value, json};
 
@@ -172,8 +176,23 @@ fn write(dir: &std::path::Path) -> Result<usize, Box<dyn std::error::Error>> {
     let corpus = dir.join("corpus").join("verdict");
     std::fs::create_dir_all(&corpus)?;
     std::fs::write(dir.join("jwks.json"), format!("{}\n", jwks(&[&key])))?;
+    // The fuzz target's policy: each seed's verdict is printed, so the corpus is known to hold
+    // accepted tokens as well as each kind of refusal.
+    let verifier = Verifier::new(TokenPolicy {
+        issuer: ISSUER.into(),
+        client_ids: vec![CLIENT.into()],
+        required_scopes: vec!["api/read".into()],
+        required_groups: vec!["admins".into()],
+        leeway: Duration::from_secs(60),
+    });
+    let keys = parse_jwks(jwks(&[&key]).to_string().as_bytes())?;
     for (name, value) in &seeds {
         std::fs::write(corpus.join(name), value)?;
+        let outcome = match verdict(value.as_bytes(), &verifier, &keys, NOW) {
+            Ok(_) => "accepted".to_owned(),
+            Err(error) => format!("{} {}", error.status().as_u16(), error.reason()),
+        };
+        println!("{name:<24} {outcome}");
     }
     Ok(seeds.len())
 }

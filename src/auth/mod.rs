@@ -21,23 +21,31 @@ mod claims;
 mod error;
 mod jwks;
 mod layer;
+mod token_cache;
 mod verifier;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, HeaderValue, header};
+use jsonwebtoken::DecodingKey;
 
 pub use claims::{AccessTokenClaims, VerifiedClaims};
 pub use error::{AuthError, ErrorBody, Insufficient, InvalidToken, REALM};
 pub use jwks::{FetchError, JwksCache, KeyError, KeySet, USER_AGENT, parse_jwks};
 pub use layer::{AuthOutcome, CognitoAuth, CognitoAuthLayer};
+pub use token_cache::{DEFAULT_TOKEN_CACHE_CAPACITY, TokenCache, TokenDigest};
 pub use verifier::{MAX_TOKEN_BYTES, UnverifiedToken, Verifier, unix_now};
 
 /// Verifies the bearer token of a request: header parsing, key lookup, signature, claims.
+///
+/// Tokens that verified are remembered in a bounded [`TokenCache`] (see its module for why a
+/// cached answer is always the one a full verification would give).
 #[derive(Debug)]
 pub struct Authenticator {
     verifier: Verifier,
     jwks: JwksCache,
+    cache: TokenCache,
 }
 
 /// The token of an `Authorization` header value.
@@ -91,9 +99,25 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
 }
 
 impl Authenticator {
-    /// An authenticator that checks tokens with `verifier` and keys from `jwks`.
+    /// An authenticator that checks tokens with `verifier` and keys from `jwks`, remembering up
+    /// to [`DEFAULT_TOKEN_CACHE_CAPACITY`] verified tokens.
     pub fn new(verifier: Verifier, jwks: JwksCache) -> Self {
-        Self { verifier, jwks }
+        Self::with_cache_capacity(verifier, jwks, DEFAULT_TOKEN_CACHE_CAPACITY)
+    }
+
+    /// As [`Authenticator::new`], with room for `capacity` verified tokens (0: no cache).
+    pub fn with_cache_capacity(verifier: Verifier, jwks: JwksCache, capacity: usize) -> Self {
+        let cache = TokenCache::new(capacity, verifier.policy().leeway.as_secs());
+        Self {
+            verifier,
+            jwks,
+            cache,
+        }
+    }
+
+    /// The cache of verified tokens.
+    pub fn token_cache(&self) -> &TokenCache {
+        &self.cache
     }
 
     /// The key cache.
@@ -116,7 +140,7 @@ impl Authenticator {
         headers: &HeaderMap,
     ) -> Result<Arc<AccessTokenClaims>, AuthError> {
         let token = bearer_token(headers)?;
-        self.verify(token).await.map(Arc::new)
+        self.verify_shared(token).await
     }
 
     /// Verifies one token, in the contract's order.
@@ -125,6 +149,24 @@ impl Authenticator {
     ///
     /// The first check that fails.
     pub async fn verify(&self, token: &str) -> Result<AccessTokenClaims, AuthError> {
+        self.verify_shared(token)
+            .await
+            .map(|claims| claims.as_ref().clone())
+    }
+
+    /// As [`Authenticator::verify`], answering from the token cache when it can.
+    ///
+    /// # Errors
+    ///
+    /// The first check that fails.
+    pub async fn verify_shared(&self, token: &str) -> Result<Arc<AccessTokenClaims>, AuthError> {
+        let now = unix_now();
+        let digest = TokenDigest::of(token);
+        if let Some(set) = self.jwks.current()
+            && let Some(claims) = self.cache.get(&digest, set.generation(), now)
+        {
+            return Ok(claims);
+        }
         let parsed = self
             .verifier
             .parse(token)
@@ -141,8 +183,53 @@ impl Authenticator {
         self.verifier
             .verify_signature(&parsed, &key)
             .map_err(AuthError::InvalidToken)?;
-        self.verifier.check_claims(parsed, unix_now())
+        // The generation of the set this very key came from (each fetch makes new key objects,
+        // so pointer equality proves it): a later refresh, one that drops the kid included,
+        // makes the cache entry a miss. If the set changed meanwhile, the token is not cached.
+        let generation = self
+            .jwks
+            .current()
+            .filter(|set| {
+                set.get(&parsed.kid)
+                    .is_some_and(|current| Arc::ptr_eq(&current, &key))
+            })
+            .map(|set| set.generation());
+        let nbf = parsed.not_before();
+        let claims = Arc::new(self.verifier.check_claims(parsed, now)?);
+        if let Some(generation) = generation {
+            self.cache
+                .insert(digest, claims.clone(), nbf, generation, now);
+        }
+        Ok(claims)
     }
+}
+
+/// The answer for one `Authorization` header value, synchronously and without a cache: header
+/// syntax, token syntax and header, the key for its `kid` in `keys`, the signature, then the
+/// claims at `now` (Unix seconds). This is [`Authenticator::verify`] with the key set given, for
+/// fuzzing and offline checks.
+///
+/// # Errors
+///
+/// The first check that fails, as the server would answer it (a `kid` missing from `keys` is
+/// [`InvalidToken::UnknownKey`]).
+pub fn verdict(
+    header_value: &[u8],
+    verifier: &Verifier,
+    keys: &HashMap<String, Arc<DecodingKey>>,
+    now: u64,
+) -> Result<AccessTokenClaims, AuthError> {
+    let value = HeaderValue::from_bytes(header_value)
+        .map_err(|_| AuthError::InvalidRequest("malformed Authorization header"))?;
+    let token = token_from_header_value(&value)?;
+    let parsed = verifier.parse(token).map_err(AuthError::InvalidToken)?;
+    let key = keys
+        .get(&parsed.kid)
+        .ok_or(AuthError::InvalidToken(InvalidToken::UnknownKey))?;
+    verifier
+        .verify_signature(&parsed, key)
+        .map_err(AuthError::InvalidToken)?;
+    verifier.check_claims(parsed, now)
 }
 
 #[cfg(test)]
@@ -211,5 +298,161 @@ mod tests {
             bearer_token(&opaque),
             Err(AuthError::InvalidRequest(_))
         ));
+    }
+
+    mod token_cache {
+        use std::sync::Mutex;
+        use std::time::Duration;
+
+        use serde_json::{Value, json};
+
+        use super::super::*;
+        use crate::config::{JwksSettings, TokenPolicy};
+        use crate::dev::{SigningKey, jwks};
+
+        const ISSUER: &str = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123";
+
+        fn policy() -> TokenPolicy {
+            TokenPolicy {
+                issuer: ISSUER.into(),
+                client_ids: vec!["client-a".into()],
+                required_scopes: vec![],
+                required_groups: vec![],
+                leeway: Duration::from_secs(60),
+            }
+        }
+
+        fn claims(exp: u64) -> Value {
+            json!({
+                "sub": "user-1", "iss": ISSUER, "client_id": "client-a",
+                "token_use": "access", "scope": "openid", "exp": exp, "iat": unix_now(),
+            })
+        }
+
+        /// An authenticator whose JWKS (served on 127.0.0.1) the test can change; request-driven
+        /// fetches have no cooldown, so an unknown kid refetches at once.
+        async fn authenticator(
+            policy: TokenPolicy,
+            keys: &[&SigningKey],
+        ) -> (Authenticator, Arc<Mutex<Value>>) {
+            let served = Arc::new(Mutex::new(jwks(keys)));
+            let body = served.clone();
+            let app = axum::Router::new().route(
+                "/jwks.json",
+                axum::routing::get(move || {
+                    let body = body.lock().map(|v| v.to_string()).unwrap_or_default();
+                    std::future::ready(body)
+                }),
+            );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let addr = listener.local_addr().expect("addr");
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            let url = url::Url::parse(&format!("http://{addr}/jwks.json")).expect("url");
+            let settings = JwksSettings {
+                cooldown: Duration::ZERO,
+                ..JwksSettings::with_defaults(url)
+            };
+            let cache =
+                JwksCache::new(JwksCache::http_client(&settings).expect("client"), settings);
+            (Authenticator::new(Verifier::new(policy), cache), served)
+        }
+
+        #[tokio::test]
+        async fn a_verified_token_is_served_from_the_cache() {
+            let key = SigningKey::generate("key-1").expect("key");
+            let (auth, _served) = authenticator(policy(), &[&key]).await;
+            let token = key.sign(&claims(unix_now() + 300)).expect("sign");
+            let first = auth.verify_shared(&token).await.expect("valid");
+            assert_eq!(auth.token_cache().len(), 1);
+            let second = auth.verify_shared(&token).await.expect("valid");
+            assert!(
+                Arc::ptr_eq(&first, &second),
+                "the second call verified again"
+            );
+            assert_eq!(auth.jwks().fetch_count(), 1);
+        }
+
+        #[tokio::test]
+        async fn a_refresh_that_removes_the_kid_makes_cached_tokens_fail() {
+            let old = SigningKey::generate("old").expect("key");
+            let new = SigningKey::generate("new").expect("key");
+            let (auth, served) = authenticator(policy(), &[&old]).await;
+            let token = old.sign(&claims(unix_now() + 300)).expect("sign");
+            auth.verify_shared(&token).await.expect("valid");
+
+            // Cognito rotates: the JWKS now holds only the new key, and a token of the new key
+            // makes the cache fetch it.
+            *served.lock().expect("lock") = jwks(&[&new]);
+            let fresh = new.sign(&claims(unix_now() + 300)).expect("sign");
+            auth.verify_shared(&fresh).await.expect("valid");
+            assert_eq!(auth.jwks().fetch_count(), 2);
+
+            assert_eq!(
+                auth.verify_shared(&token).await.unwrap_err(),
+                AuthError::InvalidToken(InvalidToken::UnknownKey)
+            );
+        }
+
+        #[tokio::test]
+        async fn failures_are_never_cached() {
+            let key = SigningKey::generate("key-1").expect("key");
+            let (auth, _served) = authenticator(
+                TokenPolicy {
+                    required_scopes: vec!["api/read".into()],
+                    ..policy()
+                },
+                &[&key],
+            )
+            .await;
+            let token = key.sign(&claims(unix_now() + 300)).expect("sign");
+            for _ in 0..2 {
+                assert!(matches!(
+                    auth.verify_shared(&token).await,
+                    Err(AuthError::InsufficientScope { .. })
+                ));
+            }
+            let expired = key.sign(&claims(unix_now() - 61)).expect("sign");
+            for _ in 0..2 {
+                assert_eq!(
+                    auth.verify_shared(&expired).await.unwrap_err(),
+                    AuthError::InvalidToken(InvalidToken::Expired)
+                );
+            }
+            assert!(auth.token_cache().is_empty());
+        }
+
+        #[test]
+        fn verdict_is_the_whole_path_without_network() {
+            let key = SigningKey::generate("key-1").expect("key");
+            let keys = parse_jwks(jwks(&[&key]).to_string().as_bytes()).expect("jwks");
+            let verifier = Verifier::new(policy());
+            let now = unix_now();
+            let token = key.sign(&claims(now + 300)).expect("sign");
+            let header = format!("bearer {token}");
+            assert_eq!(
+                verdict(header.as_bytes(), &verifier, &keys, now)
+                    .expect("valid")
+                    .sub,
+                "user-1"
+            );
+            let other = SigningKey::generate("key-2").expect("key");
+            let unknown = format!("Bearer {}", other.sign(&claims(now + 300)).expect("sign"));
+            assert_eq!(
+                verdict(unknown.as_bytes(), &verifier, &keys, now).unwrap_err(),
+                AuthError::InvalidToken(InvalidToken::UnknownKey)
+            );
+            let (message, _) = token.rsplit_once('.').expect("dots");
+            let forged = format!("Bearer {message}.{}", crate::dev::b64([7u8; 256]));
+            assert_eq!(
+                verdict(forged.as_bytes(), &verifier, &keys, now).unwrap_err(),
+                AuthError::InvalidToken(InvalidToken::BadSignature)
+            );
+            assert!(matches!(
+                verdict(b"Bearer \x01", &verifier, &keys, now),
+                Err(AuthError::InvalidRequest(_))
+            ));
+        }
     }
 }

@@ -67,6 +67,13 @@ struct RawClaims {
     jti: Option<String>,
 }
 
+impl UnverifiedToken<'_> {
+    /// The token's `nbf`, if it has one (the token cache checks it again on each hit).
+    pub fn not_before(&self) -> Option<u64> {
+        self.claims.nbf
+    }
+}
+
 /// Checks tokens against one [`TokenPolicy`].
 #[derive(Debug, Clone)]
 pub struct Verifier {

@@ -1,0 +1,156 @@
+//! The whole verify path against a bare RS256 signature check (issue 5).
+//!
+//! ```text
+//! cargo bench --bench verify
+//! ```
+//!
+//! - `rs256/preparsed_key`: aws-lc-rs verifying with a key parsed once (the floor);
+//! - `rs256/components_key`: aws-lc-rs building the key from `n`/`e` on each call, as
+//!   jsonwebtoken's aws-lc backend does for a JWK;
+//! - `rs256/jsonwebtoken`: `jsonwebtoken::crypto::verify` with the JWKS's `DecodingKey`
+//!   (base64 of the signature, key build, verify): what `Verifier::verify_signature` does;
+//! - `verify/verdict_uncached`: `randapi::auth::verdict`, header to claims with no cache;
+//! - `verify/authenticator_uncached` and `verify/authenticator_cached_hit`: the server's
+//!   `Authenticator::verify_shared` (keys from a JWKS served on 127.0.0.1), cache off and on.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use criterion::{Criterion, criterion_group, criterion_main};
+use randapi::auth::{Authenticator, JwksCache, Verifier, parse_jwks, unix_now, verdict};
+use randapi::config::{JwksSettings, TokenPolicy};
+use randapi::dev::{SigningKey, jwks};
+use serde_json::json;
+
+const ISSUER: &str = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_BenchPool";
+const CLIENT: &str = "benchclient0123456789abcd";
+
+fn policy() -> TokenPolicy {
+    TokenPolicy {
+        issuer: ISSUER.into(),
+        client_ids: vec![CLIENT.into()],
+        required_scopes: vec![],
+        required_groups: vec![],
+        leeway: Duration::from_secs(60),
+    }
+}
+
+fn token(key: &SigningKey) -> String {
+    let now = unix_now();
+    key.sign(&json!({
+        "sub": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+        "iss": ISSUER,
+        "client_id": CLIENT,
+        "origin_jti": "b1f0c2a4-0000",
+        "event_id": "e4d909c2-0000",
+        "token_use": "access",
+        "scope": "aws.cognito.signin.user.admin",
+        "auth_time": now,
+        "exp": now + 3600,
+        "iat": now,
+        "jti": "3f2a6b1e-5c4d-4e8f-9a0b-000000000001",
+        "username": "bench-user",
+    }))
+    .expect("sign")
+}
+
+fn benches(c: &mut Criterion) {
+    let key = SigningKey::generate("bench-key-1").expect("key");
+    let jwks_json = jwks(&[&key]);
+    let token = token(&key);
+    let (message, signature_b64) = token.rsplit_once('.').expect("three segments");
+    let signature = URL_SAFE_NO_PAD.decode(signature_b64).expect("base64");
+    let jwk = &jwks_json["keys"][0];
+    let n = URL_SAFE_NO_PAD
+        .decode(jwk["n"].as_str().expect("n"))
+        .expect("n");
+    let e = URL_SAFE_NO_PAD
+        .decode(jwk["e"].as_str().expect("e"))
+        .expect("e");
+    let components = RsaPublicKeyComponents { n: &n, e: &e };
+    let parsed = components
+        .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+        .expect("parsed key");
+    let keys = parse_jwks(jwks_json.to_string().as_bytes()).expect("jwks");
+    let decoding_key = keys.get("bench-key-1").expect("key").clone();
+
+    let mut rs256 = c.benchmark_group("rs256");
+    rs256.bench_function("preparsed_key", |b| {
+        b.iter(|| parsed.verify_sig(black_box(message.as_bytes()), black_box(&signature)))
+    });
+    rs256.bench_function("components_key", |b| {
+        b.iter(|| {
+            components.verify(
+                &RSA_PKCS1_2048_8192_SHA256,
+                black_box(message.as_bytes()),
+                black_box(&signature),
+            )
+        })
+    });
+    rs256.bench_function("jsonwebtoken", |b| {
+        b.iter(|| {
+            jsonwebtoken::crypto::verify(
+                black_box(signature_b64),
+                black_box(message.as_bytes()),
+                &decoding_key,
+                jsonwebtoken::Algorithm::RS256,
+            )
+        })
+    });
+    rs256.finish();
+
+    let verifier = Verifier::new(policy());
+    let header = format!("Bearer {token}");
+    let mut verify = c.benchmark_group("verify");
+    verify.bench_function("verdict_uncached", |b| {
+        b.iter(|| verdict(black_box(header.as_bytes()), &verifier, &keys, unix_now()))
+    });
+
+    // The server's path: keys fetched over HTTP from a JWKS on 127.0.0.1 by the real cache.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (cached, uncached) = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let body = jwks_json.to_string();
+        let app = axum::Router::new().route(
+            "/jwks.json",
+            axum::routing::get(move || std::future::ready(body.clone())),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let url = url::Url::parse(&format!("http://{addr}/jwks.json")).expect("url");
+        let settings = JwksSettings::with_defaults(url);
+        let cache = JwksCache::new(JwksCache::http_client(&settings).expect("client"), settings);
+        let cached = Authenticator::new(Verifier::new(policy()), cache.clone());
+        let uncached = Authenticator::with_cache_capacity(Verifier::new(policy()), cache, 0);
+        cached.verify_shared(&token).await.expect("valid token");
+        (cached, uncached)
+    });
+    let (cached, uncached) = (Arc::new(cached), Arc::new(uncached));
+    verify.bench_function("authenticator_uncached", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { uncached.verify_shared(black_box(&token)).await })
+    });
+    verify.bench_function("authenticator_cached_hit", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { cached.verify_shared(black_box(&token)).await })
+    });
+    verify.finish();
+}
+
+criterion_group! {
+    name = verify;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = benches
+}
+criterion_main!(verify);

@@ -1,0 +1,198 @@
+//! Writes the seed corpus of the `verdict` fuzz target and the public JWKS it verifies against.
+//!
+//! ```text
+//! cargo run --example fuzz_corpus -- fuzz
+//! ```
+//!
+//! Makes a fresh RSA-2048 key, writes its public JWKS to `<fuzz-dir>/jwks.json` and, into
+//! `<fuzz-dir>/corpus/verdict/`, `Authorization` header values: valid access tokens for the
+//! target's fixed clock and policy (see `fuzz/fuzz_targets/verdict.rs`) and malformed or refused
+//! variants. The private key is dropped at exit: only its public half and tokens remain.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use std::time::Duration;
+
+use randapi::auth::{Verifier, parse_jwks, verdict};
+use randapi::config::TokenPolicy;
+use randapi::dev::{RSA_PKCS1_SHA256, RSA_PSS_SHA256, SigningKey, b64, jwks};
+use serde_json::{Value, json};
+
+/// The fuzz target's clock, issuer and client (keep in step with `fuzz_targets/verdict.rs`).
+const NOW: u64 = 1_800_000_000;
+const ISSUER: &str = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_FuzzPool1";
+const CLIENT: &str = "fuzzclient0123456789abcdef";
+
+fn claims() -> Value {
+    json!({
+        "sub": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+        "iss": ISSUER,
+        "client_id": CLIENT,
+        "origin_jti": "b1f0c2a4",
+        "event_id": "e4d909c2",
+        "token_use": "access",
+        "scope": "aws.cognito.signin.user.admin api/read",
+        "cognito:groups": ["admins"],
+        "auth_time": NOW - 10,
+        "exp": NOW + 3600,
+        "iat": NOW - 10,
+        "jti": "3f2a6b1e-5c4d-4e8f-9a0b-000000000001",
+        "username": "fuzz-user",
+    })
+}
+
+fn with(key: &str, value: Value) -> Value {
+    let mut claims = claims();
+    claims[key] = value;
+    claims
+}
+
+fn main() -> ExitCode {
+    let Some(dir) = std::env::args().nth(1).map(PathBuf::from) else {
+        eprintln!("usage: fuzz_corpus <fuzz-dir>");
+        return ExitCode::from(2);
+    };
+    match write(&dir) {
+        Ok(count) => {
+            println!(
+                "wrote {} and {count} seeds",
+                dir.join("jwks.json").display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("fuzz_corpus: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn write(dir: &std::path::Path) -> Result<usize, Box<dyn std::error::Error>> {
+    let key = SigningKey::generate("fuzz-key-1")?;
+    let stranger = SigningKey::generate("fuzz-key-1")?;
+    let other_kid = SigningKey::generate("fuzz-key-2")?;
+    let valid = key.sign(&claims())?;
+    let (message, _) = valid.rsplit_once('.').ok_or("token without dots")?;
+    let header = |alg: &str| json!({"alg": alg, "kid": "fuzz-key-1"});
+
+    let seeds: Vec<(&str, String)> = vec![
+        ("valid", format!("Bearer {valid}")),
+        ("valid-lowercase-scheme", format!("bearer {valid}")),
+        ("valid-bare-jwt", valid.clone()),
+        ("valid-padded", format!("  BEARER\t{valid}  ")),
+        (
+            "expired",
+            format!("Bearer {}", key.sign(&with("exp", json!(NOW - 61)))?),
+        ),
+        (
+            "not-yet-valid",
+            format!("Bearer {}", key.sign(&with("nbf", json!(NOW + 61)))?),
+        ),
+        (
+            "issued-in-future",
+            format!("Bearer {}", key.sign(&with("iat", json!(NOW + 61)))?),
+        ),
+        (
+            "id-token",
+            format!("Bearer {}", key.sign(&with("token_use", json!("id")))?),
+        ),
+        (
+            "wrong-issuer",
+            format!(
+                "Bearer {}",
+                key.sign(&with("iss", json!(format!("{ISSUER}/"))))?
+            ),
+        ),
+        (
+            "wrong-client",
+            format!("Bearer {}", key.sign(&with("client_id", json!("other")))?),
+        ),
+        (
+            "aud-array",
+            format!("Bearer {}", key.sign(&with("aud", json!(["x", CLIENT])))?),
+        ),
+        (
+            "float-exp",
+            format!("Bearer {}", key.sign(&with("exp", json!(1.8e9)))?),
+        ),
+        (
+            "no-scope",
+            format!("Bearer {}", key.sign(&with("scope", json!("openid")))?),
+        ),
+        (
+            "no-group",
+            format!("Bearer {}", key.sign(&with("cognito:groups", json!([])))?),
+        ),
+        (
+            "other-key-same-kid",
+            format!("Bearer {}", stranger.sign(&claims())?),
+        ),
+        (
+            "unknown-kid",
+            format!("Bearer {}", other_kid.sign(&claims())?),
+        ),
+        (
+            "alg-none",
+            format!(
+                "Bearer {}.{}.",
+                b64(header("none").to_string()),
+                b64(claims().to_string())
+            ),
+        ),
+        (
+            "alg-hs256",
+            format!(
+                "Bearer {}",
+                key.sign_with(&RSA_PKCS1_SHA256, &header("HS256"), &claims())?
+            ),
+        ),
+        (
+            "alg-ps256",
+            format!(
+                "Bearer {}",
+                key.sign_with(&RSA_PSS_SHA256, &header("PS256"), &claims())?
+            ),
+        ),
+        (
+            "bad-signature",
+            format!("Bearer {message}.{}", b64([7u8; 256])),
+        ),
+        ("short-signature", format!("Bearer {message}.AAAA")),
+        ("two-segments", format!("Bearer {message}")),
+        ("four-segments", format!("Bearer {valid}.e30")),
+        ("two-tokens", format!("Bearer {valid} {valid}")),
+        ("bearer-only", "Bearer".into()),
+        ("basic", "Basic dXNlcjpwYXNz".into()),
+        ("array-header", format!("Bearer {}.e30.c2ln", b64("[1]"))),
+        (
+            "duplicate-alg",
+            format!(
+                "Bearer {}.e30.c2ln",
+                b64(r#"{"alg":"RS256","kid":"k","alg":"none"}"#)
+            ),
+        ),
+    ];
+    let corpus = dir.join("corpus").join("verdict");
+    std::fs::create_dir_all(&corpus)?;
+    std::fs::write(dir.join("jwks.json"), format!("{}\n", jwks(&[&key])))?;
+    // The fuzz target's policy: each seed's verdict is printed, so the corpus is known to hold
+    // accepted tokens as well as each kind of refusal.
+    let verifier = Verifier::new(TokenPolicy {
+        issuer: ISSUER.into(),
+        client_ids: vec![CLIENT.into()],
+        required_scopes: vec!["api/read".into()],
+        required_groups: vec!["admins".into()],
+        leeway: Duration::from_secs(60),
+    });
+    let keys = parse_jwks(jwks(&[&key]).to_string().as_bytes())?;
+    for (name, value) in &seeds {
+        std::fs::write(corpus.join(name), value)?;
+        let outcome = match verdict(value.as_bytes(), &verifier, &keys, NOW) {
+            Ok(_) => "accepted".to_owned(),
+            Err(error) => format!("{} {}", error.status().as_u16(), error.reason()),
+        };
+        println!("{name:<24} {outcome}");
+    }
+    Ok(seeds.len())
+}

@@ -1,0 +1,120 @@
+//! The verify variants timed side by side, interleaved in short batches so that a noisy shared
+//! machine slows them alike; the fastest batch of each is the least disturbed figure.
+//!
+//! ```text
+//! cargo run --release --example verify_cost [rounds]
+//! ```
+//!
+//! Variants: `preparsed` (aws-lc-rs, RSA key parsed once), `components` (aws-lc-rs, key built
+//! from n/e on each call), `jsonwebtoken` (`jsonwebtoken::crypto::verify` with the JWKS's
+//! `DecodingKey`, what `Verifier::verify_signature` does), `verdict` (`randapi::auth::verdict`,
+//! header to claims, no cache), `digest` (the token cache's SHA-256 key of the token).
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use randapi::auth::{TokenDigest, Verifier, parse_jwks, unix_now, verdict};
+use randapi::config::TokenPolicy;
+use randapi::dev::{SigningKey, jwks};
+use serde_json::json;
+
+const ISSUER: &str = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_BenchPool";
+
+fn main() {
+    let rounds: usize = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(30);
+
+    let key = SigningKey::generate("k").expect("key");
+    let now = unix_now();
+    let token = key
+        .sign(
+            &json!({"sub": "7c9e6679-7425-40de-944b-e07fc1f90ae7", "iss": ISSUER,
+            "client_id": "c", "token_use": "access", "scope": "aws.cognito.signin.user.admin",
+            "exp": now + 3600, "iat": now, "jti": "3f2a6b1e-5c4d-4e8f-9a0b-000000000001",
+            "username": "bench-user"}),
+        )
+        .expect("sign");
+    let (message, sig_b64) = token.rsplit_once('.').expect("dots");
+    let signature = URL_SAFE_NO_PAD.decode(sig_b64).expect("b64");
+    let jwks_json = jwks(&[&key]);
+    let decode = |field: &str| {
+        URL_SAFE_NO_PAD
+            .decode(jwks_json["keys"][0][field].as_str().expect("field"))
+            .expect("b64")
+    };
+    let (n, e) = (decode("n"), decode("e"));
+    let components = RsaPublicKeyComponents { n: &n, e: &e };
+    let parsed = components
+        .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+        .expect("parsed");
+    let keys = parse_jwks(jwks_json.to_string().as_bytes()).expect("jwks");
+    let decoding_key = keys.get("k").expect("key");
+    let verifier = Verifier::new(TokenPolicy {
+        issuer: ISSUER.into(),
+        client_ids: vec!["c".into()],
+        required_scopes: vec![],
+        required_groups: vec![],
+        leeway: Duration::from_secs(60),
+    });
+    let header = format!("Bearer {token}");
+
+    let variants = [
+        "preparsed",
+        "components",
+        "jsonwebtoken",
+        "verdict",
+        "digest",
+    ];
+    let mut timings: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    for _ in 0..rounds {
+        for (variant, times) in variants.iter().zip(timings.iter_mut()) {
+            times.push(measured(BATCH, || match *variant {
+                "preparsed" => parsed
+                    .verify_sig(black_box(message.as_bytes()), black_box(&signature))
+                    .is_ok(),
+                "components" => components
+                    .verify(
+                        &RSA_PKCS1_2048_8192_SHA256,
+                        black_box(message.as_bytes()),
+                        &signature,
+                    )
+                    .is_ok(),
+                "jsonwebtoken" => jsonwebtoken::crypto::verify(
+                    black_box(sig_b64),
+                    message.as_bytes(),
+                    decoding_key,
+                    jsonwebtoken::Algorithm::RS256,
+                )
+                .unwrap_or(false),
+                "verdict" => verdict(black_box(header.as_bytes()), &verifier, &keys, now).is_ok(),
+                "digest" => black_box(TokenDigest::of(black_box(&token))) != TokenDigest::of(""),
+                other => panic!("unknown variant {other}"),
+            }));
+        }
+    }
+    println!("variant        fastest µs/call  median µs/call  ({rounds} batches of {BATCH})");
+    for (variant, mut times) in variants.iter().zip(timings) {
+        times.sort_by(f64::total_cmp);
+        println!(
+            "{variant:<14} {:>15.2} {:>15.2}",
+            times[0],
+            times[times.len() / 2]
+        );
+    }
+}
+
+const BATCH: usize = 200;
+
+/// Microseconds per call over a batch of `runs` calls.
+fn measured(runs: usize, mut call: impl FnMut() -> bool) -> f64 {
+    let started = std::time::Instant::now();
+    for _ in 0..runs {
+        assert!(call(), "the call failed");
+    }
+    started.elapsed().as_secs_f64() * 1e6 / runs as f64
+}

@@ -1,7 +1,11 @@
 //! The whole verify path against a bare RS256 signature check (issue 5).
 //!
+//! An example rather than a `[[bench]]` target: a bench target must be declared in Cargo.toml,
+//! and Cargo refuses a manifest whose declared targets are missing, which the Docker build context
+//! (Cargo.toml, Cargo.lock and src/ only) would be. Criterion runs the same either way.
+//!
 //! ```text
-//! cargo bench --bench verify
+//! cargo run --release --example verify_bench -- --bench
 //! ```
 //!
 //! - `rs256/preparsed_key`: aws-lc-rs verifying with a key parsed once (the floor);

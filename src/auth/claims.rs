@@ -41,9 +41,30 @@ pub struct AccessTokenClaims {
     pub jti: Option<String>,
 }
 
-/// The claims as the auth layer stores them in request extensions (cheap to clone).
+/// The claims as the auth layer stores them in request extensions: shared, so taking them as an
+/// extractor copies nothing (`AccessTokenClaims` as an extractor copies the strings).
 #[derive(Debug, Clone)]
 pub struct VerifiedClaims(pub Arc<AccessTokenClaims>);
+
+impl std::ops::Deref for VerifiedClaims {
+    type Target = AccessTokenClaims;
+
+    fn deref(&self) -> &AccessTokenClaims {
+        &self.0
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for VerifiedClaims {
+    type Rejection = AuthError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<VerifiedClaims>()
+            .cloned()
+            .ok_or(AuthError::MissingToken)
+    }
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for AccessTokenClaims {
     type Rejection = AuthError;

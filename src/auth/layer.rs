@@ -12,19 +12,48 @@ use futures_util::future::BoxFuture;
 use tower::{Layer, Service};
 
 use super::Authenticator;
-use super::claims::VerifiedClaims;
+use super::claims::{AccessTokenClaims, VerifiedClaims};
 
-/// What the request log may say about authentication: never the token, only these.
-#[derive(Debug, Clone, Default)]
-pub struct AuthOutcome {
+/// What the request log may say about authentication: never the token, only the verified
+/// claims (the log picks `sub`, `client_id`, `jti`) or the fixed refusal reason.
+#[derive(Debug, Clone)]
+pub enum AuthOutcome {
+    /// The token verified; the claims are shared with the handler, not copied.
+    Verified(Arc<AccessTokenClaims>),
+    /// The request was refused for this fixed reason.
+    Refused(&'static str),
+}
+
+impl AuthOutcome {
     /// `sub` of the verified token.
-    pub sub: Option<String>,
+    pub fn sub(&self) -> Option<&str> {
+        self.claims().map(|c| c.sub.as_str())
+    }
+
     /// `client_id` of the verified token.
-    pub client_id: Option<String>,
+    pub fn client_id(&self) -> Option<&str> {
+        self.claims().map(|c| c.client_id.as_str())
+    }
+
     /// `jti` of the verified token.
-    pub jti: Option<String>,
-    /// The fixed reason a request was refused.
-    pub reason: Option<&'static str>,
+    pub fn jti(&self) -> Option<&str> {
+        self.claims().and_then(|c| c.jti.as_deref())
+    }
+
+    /// Why the request was refused.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            Self::Refused(reason) => Some(reason),
+            Self::Verified(_) => None,
+        }
+    }
+
+    fn claims(&self) -> Option<&AccessTokenClaims> {
+        match self {
+            Self::Verified(claims) => Some(claims),
+            Self::Refused(_) => None,
+        }
+    }
 }
 
 /// Adds Cognito access-token authentication to the services it wraps.
@@ -81,22 +110,14 @@ where
         Box::pin(async move {
             match auth.authenticate(request.headers()).await {
                 Ok(claims) => {
-                    let outcome = AuthOutcome {
-                        sub: Some(claims.sub.clone()),
-                        client_id: Some(claims.client_id.clone()),
-                        jti: claims.jti.clone(),
-                        reason: None,
-                    };
+                    let outcome = AuthOutcome::Verified(claims.clone());
                     request.extensions_mut().insert(VerifiedClaims(claims));
                     let mut response = inner.call(request).await?.into_response();
                     response.extensions_mut().insert(outcome);
                     Ok(response)
                 }
                 Err(error) => {
-                    let outcome = AuthOutcome {
-                        reason: Some(error.reason()),
-                        ..Default::default()
-                    };
+                    let outcome = AuthOutcome::Refused(error.reason());
                     let mut response = error.into_response();
                     response.extensions_mut().insert(outcome);
                     Ok(response)

@@ -83,10 +83,10 @@ pub async fn log_request(request: Request, next: Next) -> Response {
         path = %path,
         status = response.status().as_u16(),
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-        sub = outcome.and_then(|o| o.sub.as_deref()),
-        client_id = outcome.and_then(|o| o.client_id.as_deref()),
-        jti = outcome.and_then(|o| o.jti.as_deref()),
-        reason = outcome.and_then(|o| o.reason),
+        sub = outcome.and_then(AuthOutcome::sub),
+        client_id = outcome.and_then(AuthOutcome::client_id),
+        jti = outcome.and_then(AuthOutcome::jti),
+        reason = outcome.and_then(AuthOutcome::reason),
         "request"
     );
     response

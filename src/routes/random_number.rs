@@ -6,7 +6,7 @@ use axum::response::IntoResponse;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::AccessTokenClaims;
+use crate::auth::VerifiedClaims;
 
 /// The answer of `GET /`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,7 +22,7 @@ pub fn draw() -> u8 {
 }
 
 /// `GET /`: the caller is authenticated by the layer; its claims prove it.
-pub async fn random_number(_claims: AccessTokenClaims) -> impl IntoResponse {
+pub async fn random_number(_claims: VerifiedClaims) -> impl IntoResponse {
     (
         [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
         Json(RandomNumber {

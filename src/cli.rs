@@ -87,6 +87,7 @@ fn serve(args: &ServeArgs) -> ExitCode {
                 app.run_until_stopped().await
             })
         });
+    telemetry::flush();
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -13,15 +13,41 @@ use url::Url;
 /// Longest clock leeway we accept: the contract caps it at 60 s.
 pub const MAX_LEEWAY: Duration = Duration::from_secs(60);
 
+/// The defaults of the variables that have one: clap's and [`ServeArgs::default`]'s alike.
+pub mod defaults {
+    /// `PORT` when unset.
+    pub const PORT: &str = "3001";
+    /// `HOST` when unset.
+    pub const HOST: &str = "0.0.0.0";
+    /// `CORS_ALLOWED_ORIGINS` when unset.
+    pub const CORS_ALLOWED_ORIGINS: &str = "*";
+    /// `JWKS_TTL` when unset.
+    pub const JWKS_TTL: &str = "1h";
+    /// `JWKS_COOLDOWN` when unset.
+    pub const JWKS_COOLDOWN: &str = "10s";
+    /// `JWKS_MAX_STALE` when unset.
+    pub const JWKS_MAX_STALE: &str = "24h";
+    /// `JWKS_FETCH_TIMEOUT` when unset.
+    pub const JWKS_FETCH_TIMEOUT: &str = "5s";
+    /// `JWKS_CONNECT_TIMEOUT` when unset.
+    pub const JWKS_CONNECT_TIMEOUT: &str = "2s";
+    /// `CLOCK_LEEWAY` when unset.
+    pub const CLOCK_LEEWAY: &str = "60s";
+    /// `REQUEST_TIMEOUT` when unset.
+    pub const REQUEST_TIMEOUT: &str = "10s";
+    /// `SHUTDOWN_GRACE` when unset.
+    pub const SHUTDOWN_GRACE: &str = "25s";
+}
+
 /// The flags and variables of `randapi` (serve mode).
-#[derive(clap::Args, Debug, Clone, Default)]
+#[derive(clap::Args, Debug, Clone)]
 pub struct ServeArgs {
     /// Listen port.
-    #[arg(long, env = "PORT", default_value = "3001")]
+    #[arg(long, env = "PORT", default_value = defaults::PORT)]
     pub port: String,
 
     /// Listen address.
-    #[arg(long, env = "HOST", default_value = "0.0.0.0")]
+    #[arg(long, env = "HOST", default_value = defaults::HOST)]
     pub host: String,
 
     /// Cognito user pool id, e.g. `eu-west-1_AbCdEf123`; the region is read from its prefix.
@@ -57,7 +83,7 @@ pub struct ServeArgs {
     pub cognito_required_groups: Option<String>,
 
     /// Comma-separated origins allowed to call the API from a browser, or `*`.
-    #[arg(long, env = "CORS_ALLOWED_ORIGINS", default_value = "*")]
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", default_value = defaults::CORS_ALLOWED_ORIGINS)]
     pub cors_allowed_origins: String,
 
     /// `json` (CloudWatch) or `text`; default `text` on a terminal, else `json`.
@@ -65,40 +91,70 @@ pub struct ServeArgs {
     pub log_format: Option<String>,
 
     /// How long the signing keys are trusted before a background refresh replaces them.
-    #[arg(long, env = "JWKS_TTL", default_value = "1h")]
+    #[arg(long, env = "JWKS_TTL", default_value = defaults::JWKS_TTL)]
     pub jwks_ttl: String,
 
     /// Least time between two JWKS fetches caused by requests (unknown kid, failed fetch).
-    #[arg(long, env = "JWKS_COOLDOWN", default_value = "10s")]
+    #[arg(long, env = "JWKS_COOLDOWN", default_value = defaults::JWKS_COOLDOWN)]
     pub jwks_cooldown: String,
 
     /// How long known keys stay in use while refreshes fail (stale-if-error).
-    #[arg(long, env = "JWKS_MAX_STALE", default_value = "24h")]
+    #[arg(long, env = "JWKS_MAX_STALE", default_value = defaults::JWKS_MAX_STALE)]
     pub jwks_max_stale: String,
 
     /// Whole-fetch timeout of one JWKS request.
-    #[arg(long, env = "JWKS_FETCH_TIMEOUT", default_value = "5s")]
+    #[arg(long, env = "JWKS_FETCH_TIMEOUT", default_value = defaults::JWKS_FETCH_TIMEOUT)]
     pub jwks_fetch_timeout: String,
 
     /// Connect timeout of one JWKS request.
-    #[arg(long, env = "JWKS_CONNECT_TIMEOUT", default_value = "2s")]
+    #[arg(long, env = "JWKS_CONNECT_TIMEOUT", default_value = defaults::JWKS_CONNECT_TIMEOUT)]
     pub jwks_connect_timeout: String,
 
     /// Clock leeway for `exp`, `nbf` and `iat` (at most 60s).
-    #[arg(long, env = "CLOCK_LEEWAY", default_value = "60s")]
+    #[arg(long, env = "CLOCK_LEEWAY", default_value = defaults::CLOCK_LEEWAY)]
     pub clock_leeway: String,
 
     /// Upper bound on the time one request may take.
-    #[arg(long, env = "REQUEST_TIMEOUT", default_value = "10s")]
+    #[arg(long, env = "REQUEST_TIMEOUT", default_value = defaults::REQUEST_TIMEOUT)]
     pub request_timeout: String,
 
     /// How long in-flight requests may take to finish after SIGTERM before the process exits.
-    #[arg(long, env = "SHUTDOWN_GRACE", default_value = "25s")]
+    #[arg(long, env = "SHUTDOWN_GRACE", default_value = defaults::SHUTDOWN_GRACE)]
     pub shutdown_grace: String,
 
     /// Development mode: an embedded local issuer instead of Cognito. Never for production.
     #[arg(long)]
     pub dev: bool,
+}
+
+/// The values `randapi` gets with no variable and no flag set: the contract's defaults, and no
+/// Cognito settings (so [`ServeArgs::validate`] refuses it until they are filled in).
+impl Default for ServeArgs {
+    fn default() -> Self {
+        Self {
+            port: defaults::PORT.into(),
+            host: defaults::HOST.into(),
+            cors_allowed_origins: defaults::CORS_ALLOWED_ORIGINS.into(),
+            jwks_ttl: defaults::JWKS_TTL.into(),
+            jwks_cooldown: defaults::JWKS_COOLDOWN.into(),
+            jwks_max_stale: defaults::JWKS_MAX_STALE.into(),
+            jwks_fetch_timeout: defaults::JWKS_FETCH_TIMEOUT.into(),
+            jwks_connect_timeout: defaults::JWKS_CONNECT_TIMEOUT.into(),
+            clock_leeway: defaults::CLOCK_LEEWAY.into(),
+            request_timeout: defaults::REQUEST_TIMEOUT.into(),
+            shutdown_grace: defaults::SHUTDOWN_GRACE.into(),
+            cognito_user_pool_id: None,
+            cognito_region: None,
+            aws_region: None,
+            cognito_client_ids: None,
+            cognito_issuer: None,
+            cognito_jwks_url: None,
+            cognito_required_scopes: None,
+            cognito_required_groups: None,
+            log_format: None,
+            dev: false,
+        }
+    }
 }
 
 /// A configuration that stops the start: it names the variable and shows an example.
@@ -549,20 +605,9 @@ mod tests {
 
     fn args() -> ServeArgs {
         ServeArgs {
-            port: "3001".into(),
-            host: "0.0.0.0".into(),
             cognito_user_pool_id: Some("eu-west-1_AbCdEf123".into()),
             cognito_client_ids: Some("client-a, client-b".into()),
-            cors_allowed_origins: "*".into(),
             log_format: Some("json".into()),
-            jwks_ttl: "1h".into(),
-            jwks_cooldown: "10s".into(),
-            jwks_max_stale: "24h".into(),
-            jwks_fetch_timeout: "5s".into(),
-            jwks_connect_timeout: "2s".into(),
-            clock_leeway: "60s".into(),
-            request_timeout: "10s".into(),
-            shutdown_grace: "25s".into(),
             ..ServeArgs::default()
         }
     }

@@ -40,15 +40,7 @@ impl Api {
             cognito_issuer: Some(issuer(&pool.id)),
             cognito_jwks_url: Some(moto.jwks_url(&pool.id)),
             cognito_required_groups: required_groups.map(str::to_owned),
-            cors_allowed_origins: "*".into(),
             log_format: Some("text".into()),
-            jwks_ttl: "1h".into(),
-            jwks_cooldown: "10s".into(),
-            jwks_max_stale: "24h".into(),
-            jwks_fetch_timeout: "5s".into(),
-            jwks_connect_timeout: "2s".into(),
-            clock_leeway: "60s".into(),
-            request_timeout: "10s".into(),
             shutdown_grace: "5s".into(),
             ..ServeArgs::default()
         };

@@ -11,15 +11,7 @@ fn dev_args() -> ServeArgs {
     ServeArgs {
         port: "0".into(),
         host: "127.0.0.1".into(),
-        cors_allowed_origins: "*".into(),
         log_format: Some("json".into()),
-        jwks_ttl: "1h".into(),
-        jwks_cooldown: "10s".into(),
-        jwks_max_stale: "24h".into(),
-        jwks_fetch_timeout: "5s".into(),
-        jwks_connect_timeout: "2s".into(),
-        clock_leeway: "60s".into(),
-        request_timeout: "10s".into(),
         shutdown_grace: "1s".into(),
         dev: true,
         ..ServeArgs::default()

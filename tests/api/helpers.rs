@@ -615,7 +615,16 @@ pub fn http_client() -> reqwest::Client {
 
 /// The `ServeArgs` of an app pointed at `jwks_url` with `options`, as the environment would give.
 pub fn serve_args(jwks_url: &str, options: &AppOptions) -> ServeArgs {
+    let defaults = ServeArgs::default();
+    let or = |set: Option<&str>, default: String| set.map_or(default, str::to_owned);
     ServeArgs {
+        cors_allowed_origins: or(options.cors, defaults.cors_allowed_origins.clone()),
+        jwks_ttl: or(options.ttl, defaults.jwks_ttl.clone()),
+        jwks_cooldown: or(options.cooldown, defaults.jwks_cooldown.clone()),
+        jwks_max_stale: or(options.max_stale, defaults.jwks_max_stale.clone()),
+        jwks_fetch_timeout: or(options.fetch_timeout, defaults.jwks_fetch_timeout.clone()),
+        clock_leeway: or(options.leeway, defaults.clock_leeway.clone()),
+        request_timeout: or(options.request_timeout, defaults.request_timeout.clone()),
         port: "0".into(),
         host: "127.0.0.1".into(),
         cognito_issuer: Some(ISSUER.into()),
@@ -623,17 +632,9 @@ pub fn serve_args(jwks_url: &str, options: &AppOptions) -> ServeArgs {
         cognito_client_ids: Some(format!("{CLIENT_ID},{OTHER_ALLOWED_CLIENT_ID}")),
         cognito_required_scopes: options.scopes.map(str::to_owned),
         cognito_required_groups: options.groups.map(str::to_owned),
-        cors_allowed_origins: options.cors.unwrap_or("*").into(),
         log_format: Some("json".into()),
-        jwks_ttl: options.ttl.unwrap_or("1h").into(),
-        jwks_cooldown: options.cooldown.unwrap_or("10s").into(),
-        jwks_max_stale: options.max_stale.unwrap_or("24h").into(),
-        jwks_fetch_timeout: options.fetch_timeout.unwrap_or("5s").into(),
-        jwks_connect_timeout: "2s".into(),
-        clock_leeway: options.leeway.unwrap_or("60s").into(),
-        request_timeout: options.request_timeout.unwrap_or("10s").into(),
         shutdown_grace: "5s".into(),
-        ..ServeArgs::default()
+        ..defaults
     }
 }
 

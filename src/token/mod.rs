@@ -858,6 +858,16 @@ mod tests {
         assert_eq!(error.exit_code(), EXIT_FAILED);
     }
 
+    /// The error `get_tokens` gives for `args`, with no terminal to prompt on.
+    fn usage_error(args: &TokenArgs) -> TokenError {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(get_tokens(args, &mut NoPrompt))
+            .expect_err("refused")
+    }
+
     #[test]
     fn srp_without_a_pool_id_is_a_usage_error_before_any_call() {
         let args = parse(&[
@@ -874,13 +884,7 @@ mod tests {
             user_pool_id: None,
             ..args
         };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let error = runtime
-            .block_on(get_tokens(&args, &mut NoPrompt))
-            .expect_err("refused");
+        let error = usage_error(&args);
         assert!(
             matches!(&error, TokenError::Usage(m) if m.contains("--user-pool-id")),
             "{error}"
@@ -904,13 +908,7 @@ mod tests {
             password: None,
             ..args
         };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let error = runtime
-            .block_on(get_tokens(&args, &mut NoPrompt))
-            .expect_err("refused");
+        let error = usage_error(&args);
         assert!(
             matches!(&error, TokenError::Usage(m) if m.contains("COGNITO_PASSWORD")),
             "{error}"

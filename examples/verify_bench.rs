@@ -11,8 +11,11 @@
 //! - `rs256/preparsed_key`: aws-lc-rs verifying with a key parsed once (the floor);
 //! - `rs256/components_key`: aws-lc-rs building the key from `n`/`e` on each call, as
 //!   jsonwebtoken's aws-lc backend does for a JWK;
-//! - `rs256/jsonwebtoken`: `jsonwebtoken::crypto::verify` with the JWKS's `DecodingKey`
-//!   (base64 of the signature, key build, verify): what `Verifier::verify_signature` does;
+//! - `rs256/jsonwebtoken`: `jsonwebtoken::crypto::verify` with a `DecodingKey` from the JWK
+//!   (base64 of the signature, key build, verify): what `Verifier::verify_signature` did before
+//!   keys were parsed once per fetched set;
+//! - `rs256/verify_signature`: `Verifier::verify_signature` with the JWKS's pre-parsed key
+//!   (base64 of the signature, verify): the server's path now;
 //! - `verify/verdict_uncached`: `randapi::auth::verdict`, header to claims with no cache;
 //! - `verify/authenticator_uncached` and `verify/authenticator_cached_hit`: the server's
 //!   `Authenticator::verify_shared` (keys from a JWKS served on 127.0.0.1), cache off and on.
@@ -80,7 +83,10 @@ fn benches(c: &mut Criterion) {
         .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
         .expect("parsed key");
     let keys = parse_jwks(jwks_json.to_string().as_bytes()).expect("jwks");
-    let decoding_key = keys.get("bench-key-1").expect("key").clone();
+    let decoding_key = jsonwebtoken::DecodingKey::from_rsa_raw_components(&n, &e);
+    let verifying_key = keys.get("bench-key-1").expect("key").clone();
+    let verifier = Verifier::new(policy());
+    let unverified = verifier.parse(&token).expect("parses");
 
     let mut rs256 = c.benchmark_group("rs256");
     rs256.bench_function("preparsed_key", |b| {
@@ -105,9 +111,11 @@ fn benches(c: &mut Criterion) {
             )
         })
     });
+    rs256.bench_function("verify_signature", |b| {
+        b.iter(|| verifier.verify_signature(black_box(&unverified), &verifying_key))
+    });
     rs256.finish();
 
-    let verifier = Verifier::new(policy());
     let header = format!("Bearer {token}");
     let mut verify = c.benchmark_group("verify");
     verify.bench_function("verdict_uncached", |b| {
@@ -134,7 +142,7 @@ fn benches(c: &mut Criterion) {
         let settings = JwksSettings::with_defaults(url);
         let cache = JwksCache::new(JwksCache::http_client(&settings).expect("client"), settings);
         let cached = Authenticator::new(Verifier::new(policy()), cache.clone());
-        let uncached = Authenticator::with_cache_capacity(Verifier::new(policy()), cache, 0);
+        let uncached = Authenticator::with_cache_bytes(Verifier::new(policy()), cache, 0);
         cached.verify_shared(&token).await.expect("valid token");
         (cached, uncached)
     });

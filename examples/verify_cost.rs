@@ -6,9 +6,11 @@
 //! ```
 //!
 //! Variants: `preparsed` (aws-lc-rs, RSA key parsed once), `components` (aws-lc-rs, key built
-//! from n/e on each call), `jsonwebtoken` (`jsonwebtoken::crypto::verify` with the JWKS's
-//! `DecodingKey`, what `Verifier::verify_signature` does), `verdict` (`randapi::auth::verdict`,
-//! header to claims, no cache), `digest` (the token cache's SHA-256 key of the token).
+//! from n/e on each call), `jsonwebtoken` (`jsonwebtoken::crypto::verify` with a `DecodingKey`
+//! from the JWK, what `Verifier::verify_signature` did before keys were parsed once),
+//! `signature` (`Verifier::verify_signature` with the JWKS's pre-parsed key: base64 of the
+//! signature and the check), `verdict` (`randapi::auth::verdict`, header to claims, no cache),
+//! `digest` (the token cache's SHA-256 key of the token).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -53,7 +55,8 @@ fn main() {
         .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
         .expect("parsed");
     let keys = parse_jwks(jwks_json.to_string().as_bytes()).expect("jwks");
-    let decoding_key = keys.get("k").expect("key");
+    let decoding_key = jsonwebtoken::DecodingKey::from_rsa_raw_components(&n, &e);
+    let verifying_key = keys.get("k").expect("key").clone();
     let verifier = Verifier::new(TokenPolicy {
         issuer: ISSUER.into(),
         client_ids: vec!["c".into()],
@@ -62,11 +65,13 @@ fn main() {
         leeway: Duration::from_secs(60),
     });
     let header = format!("Bearer {token}");
+    let unverified = verifier.parse(&token).expect("parses");
 
     let variants = [
         "preparsed",
         "components",
         "jsonwebtoken",
+        "signature",
         "verdict",
         "digest",
     ];
@@ -87,10 +92,13 @@ fn main() {
                 "jsonwebtoken" => jsonwebtoken::crypto::verify(
                     black_box(sig_b64),
                     message.as_bytes(),
-                    decoding_key,
+                    &decoding_key,
                     jsonwebtoken::Algorithm::RS256,
                 )
                 .unwrap_or(false),
+                "signature" => verifier
+                    .verify_signature(black_box(&unverified), &verifying_key)
+                    .is_ok(),
                 "verdict" => verdict(black_box(header.as_bytes()), &verifier, &keys, now).is_ok(),
                 "digest" => black_box(TokenDigest::of(black_box(&token))) != TokenDigest::of(""),
                 other => panic!("unknown variant {other}"),

@@ -37,6 +37,10 @@ pub mod defaults {
     pub const REQUEST_TIMEOUT: &str = "10s";
     /// `SHUTDOWN_GRACE` when unset.
     pub const SHUTDOWN_GRACE: &str = "25s";
+    /// `METRICS_INTERVAL` when unset.
+    pub const METRICS_INTERVAL: &str = "60s";
+    /// `TOKEN_CACHE_MAX_BYTES` when unset (32 MiB).
+    pub const TOKEN_CACHE_MAX_BYTES: &str = "32MiB";
 }
 
 /// The flags and variables of `randapi` (serve mode).
@@ -122,6 +126,14 @@ pub struct ServeArgs {
     #[arg(long, env = "SHUTDOWN_GRACE", default_value = defaults::SHUTDOWN_GRACE)]
     pub shutdown_grace: String,
 
+    /// How often a line of CloudWatch Embedded Metric Format goes to stdout; 0 turns it off.
+    #[arg(long, env = "METRICS_INTERVAL", default_value = defaults::METRICS_INTERVAL)]
+    pub metrics_interval: String,
+
+    /// Bound of the verified-token cache, in bytes (`KiB`/`MiB` suffixes); 0 turns it off.
+    #[arg(long, env = "TOKEN_CACHE_MAX_BYTES", default_value = defaults::TOKEN_CACHE_MAX_BYTES)]
+    pub token_cache_max_bytes: String,
+
     /// Development mode: an embedded local issuer instead of Cognito. Never for production.
     #[arg(long)]
     pub dev: bool,
@@ -143,6 +155,8 @@ impl Default for ServeArgs {
             clock_leeway: defaults::CLOCK_LEEWAY.into(),
             request_timeout: defaults::REQUEST_TIMEOUT.into(),
             shutdown_grace: defaults::SHUTDOWN_GRACE.into(),
+            metrics_interval: defaults::METRICS_INTERVAL.into(),
+            token_cache_max_bytes: defaults::TOKEN_CACHE_MAX_BYTES.into(),
             cognito_user_pool_id: None,
             cognito_region: None,
             aws_region: None,
@@ -257,6 +271,10 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Drain time after SIGTERM.
     pub shutdown_grace: Duration,
+    /// Interval of the EMF metrics line; `None`: no metrics.
+    pub metrics_interval: Option<Duration>,
+    /// Bound of the verified-token cache in bytes; 0: no cache.
+    pub token_cache_max_bytes: u64,
     /// Development mode (embedded issuer).
     pub dev: bool,
 }
@@ -492,8 +510,70 @@ impl ServeArgs {
                 "shutdown-grace",
                 "25s",
             )?,
+            metrics_interval: self.metrics_interval()?,
+            token_cache_max_bytes: self.token_cache_max_bytes()?,
             dev: self.dev,
         })
+    }
+
+    /// `METRICS_INTERVAL`: a duration of at least 1 s, or `0` for no metrics.
+    fn metrics_interval(&self) -> Result<Option<Duration>, ConfigError> {
+        let (variable, flag, example) = ("METRICS_INTERVAL", "metrics-interval", "60s");
+        let value = self.metrics_interval.trim();
+        if value == "0" {
+            return Ok(None);
+        }
+        let interval = duration(value, variable, flag, example)?;
+        if interval < Duration::from_secs(1) {
+            return Err(err(
+                variable,
+                flag,
+                "must be at least 1s (or 0: off)",
+                example,
+            ));
+        }
+        Ok(Some(interval))
+    }
+
+    /// `TOKEN_CACHE_MAX_BYTES`: bytes, with an optional `KiB`, `MiB` or `GiB` suffix, at most
+    /// 1 GiB (the Fargate task's whole memory); `0` turns the cache off.
+    fn token_cache_max_bytes(&self) -> Result<u64, ConfigError> {
+        let (variable, flag, example) = ("TOKEN_CACHE_MAX_BYTES", "token-cache-max-bytes", "32MiB");
+        let value = self.token_cache_max_bytes.trim();
+        let (digits, unit) = match value.find(|c: char| !c.is_ascii_digit()) {
+            Some(at) => value.split_at(at),
+            None => (value, ""),
+        };
+        let multiplier: u64 = match unit.trim() {
+            "" | "B" => 1,
+            "KiB" => 1 << 10,
+            "MiB" => 1 << 20,
+            "GiB" => 1 << 30,
+            _ => {
+                return Err(err(
+                    variable,
+                    flag,
+                    "is not a size like 32MiB or 1048576",
+                    example,
+                ));
+            }
+        };
+        let bytes = digits
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(multiplier))
+            .ok_or_else(|| {
+                err(
+                    variable,
+                    flag,
+                    "is not a size like 32MiB or 1048576",
+                    example,
+                )
+            })?;
+        if bytes > 1 << 30 {
+            return Err(err(variable, flag, "must be at most 1GiB", example));
+        }
+        Ok(bytes)
     }
 
     fn issuer_and_jwks_url(&self) -> Result<(String, Url), ConfigError> {
@@ -899,5 +979,33 @@ mod tests {
         );
         assert_eq!(region_from_pool_id("local_5U65e7Q1"), None);
         assert_eq!(region_from_pool_id("AbCdEf123"), None);
+    }
+
+    #[test]
+    fn metrics_interval_and_token_cache_bound() {
+        let config = args().validate().expect("valid");
+        assert_eq!(config.metrics_interval, Some(Duration::from_secs(60)));
+        assert_eq!(config.token_cache_max_bytes, 32 * 1024 * 1024);
+        let set = |interval: &str, bytes: &str| ServeArgs {
+            metrics_interval: interval.into(),
+            token_cache_max_bytes: bytes.into(),
+            ..args()
+        };
+        let config = set("0", "0").validate().expect("valid");
+        assert_eq!(config.metrics_interval, None);
+        assert_eq!(config.token_cache_max_bytes, 0);
+        let config = set("5s", "512KiB").validate().expect("valid");
+        assert_eq!(config.metrics_interval, Some(Duration::from_secs(5)));
+        assert_eq!(config.token_cache_max_bytes, 512 * 1024);
+        for interval in ["soon", "100ms", "-1s"] {
+            assert_eq!(failing_variable(set(interval, "1MiB")), "METRICS_INTERVAL");
+        }
+        for bytes in ["lots", "2GiB", "1 TB", "-5", "99999999999999999999", "MiB"] {
+            assert_eq!(
+                failing_variable(set("60s", bytes)),
+                "TOKEN_CACHE_MAX_BYTES",
+                "{bytes}"
+            );
+        }
     }
 }

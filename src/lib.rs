@@ -11,6 +11,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod dev;
+pub mod metrics;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;

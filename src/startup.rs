@@ -41,6 +41,8 @@ pub struct Application {
     addr: SocketAddr,
     router: axum::Router,
     jwks: JwksCache,
+    auth: Arc<Authenticator>,
+    metrics_interval: Option<std::time::Duration>,
     dev: Option<Arc<DevIssuer>>,
     shutdown_grace: std::time::Duration,
     // Configuration, not a secret: logged once at start, never per request.
@@ -95,12 +97,13 @@ impl Application {
         };
 
         let jwks = JwksCache::new(JwksCache::http_client(&config.jwks)?, config.jwks.clone());
-        let auth = Arc::new(Authenticator::new(
+        let auth = Arc::new(Authenticator::with_cache_bytes(
             Verifier::new(config.policy.clone()),
             jwks.clone(),
+            config.token_cache_max_bytes,
         ));
         let router = router(AppState {
-            auth,
+            auth: auth.clone(),
             dev: dev.clone(),
             cors: config.cors.clone(),
             request_timeout: config.request_timeout,
@@ -110,6 +113,8 @@ impl Application {
             addr,
             router,
             jwks,
+            auth,
+            metrics_interval: config.metrics_interval,
             dev,
             shutdown_grace: config.shutdown_grace,
             jwks_url: config.jwks.url.to_string(),
@@ -156,6 +161,11 @@ impl Application {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
         let refresher = tokio::spawn(self.jwks.clone().run_refresher());
+        let sweeper_auth = self.auth.clone();
+        let sweeper = tokio::spawn(async move { sweeper_auth.token_cache().run_sweeper().await });
+        let metrics = self
+            .metrics_interval
+            .map(|every| tokio::spawn(crate::metrics::run(every, self.auth.clone())));
         tracing::info!(addr = %self.addr, jwks_url = %self.jwks_url, "listening");
         if let Some(dev) = &self.dev {
             self.announce_dev(dev);
@@ -182,6 +192,10 @@ impl Application {
             }
         };
         refresher.abort();
+        sweeper.abort();
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         tracing::info!("stopped");
         outcome
     }

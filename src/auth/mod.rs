@@ -20,21 +20,23 @@
 mod claims;
 mod error;
 mod jwks;
+mod key;
 mod layer;
 mod token_cache;
 mod verifier;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, HeaderValue, header};
-use jsonwebtoken::DecodingKey;
 
 pub use claims::{AccessTokenClaims, VerifiedClaims};
 pub use error::{AuthError, ErrorBody, Insufficient, InvalidToken, REALM};
-pub use jwks::{FetchError, JwksCache, KeyError, KeySet, USER_AGENT, parse_jwks};
+pub use jwks::{FetchError, JwksCache, KeyError, KeySet, Keys, USER_AGENT, parse_jwks};
+pub use key::VerifyingKey;
 pub use layer::{AuthOutcome, CognitoAuth, CognitoAuthLayer};
-pub use token_cache::{DEFAULT_TOKEN_CACHE_CAPACITY, TokenCache, TokenDigest};
+pub use token_cache::{
+    DEFAULT_TOKEN_CACHE_BYTES, MAX_CACHED_CLAIMS_BYTES, TokenCache, TokenDigest, claims_weight,
+};
 pub use verifier::{MAX_TOKEN_BYTES, UnverifiedToken, Verifier, unix_now};
 
 /// Verifies the bearer token of a request: header parsing, key lookup, signature, claims.
@@ -99,15 +101,15 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
 }
 
 impl Authenticator {
-    /// An authenticator that checks tokens with `verifier` and keys from `jwks`, remembering up
-    /// to [`DEFAULT_TOKEN_CACHE_CAPACITY`] verified tokens.
+    /// An authenticator that checks tokens with `verifier` and keys from `jwks`, remembering
+    /// verified tokens in up to [`DEFAULT_TOKEN_CACHE_BYTES`].
     pub fn new(verifier: Verifier, jwks: JwksCache) -> Self {
-        Self::with_cache_capacity(verifier, jwks, DEFAULT_TOKEN_CACHE_CAPACITY)
+        Self::with_cache_bytes(verifier, jwks, DEFAULT_TOKEN_CACHE_BYTES)
     }
 
-    /// As [`Authenticator::new`], with room for `capacity` verified tokens (0: no cache).
-    pub fn with_cache_capacity(verifier: Verifier, jwks: JwksCache, capacity: usize) -> Self {
-        let cache = TokenCache::new(capacity, verifier.policy().leeway.as_secs());
+    /// As [`Authenticator::new`], with `max_bytes` for verified tokens (0: no cache).
+    pub fn with_cache_bytes(verifier: Verifier, jwks: JwksCache, max_bytes: u64) -> Self {
+        let cache = TokenCache::new(max_bytes, verifier.policy().leeway.as_secs());
         Self {
             verifier,
             jwks,
@@ -216,7 +218,7 @@ impl Authenticator {
 pub fn verdict(
     header_value: &[u8],
     verifier: &Verifier,
-    keys: &HashMap<String, Arc<DecodingKey>>,
+    keys: &Keys,
     now: u64,
 ) -> Result<AccessTokenClaims, AuthError> {
     let value = HeaderValue::from_bytes(header_value)

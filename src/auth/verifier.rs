@@ -1,20 +1,22 @@
 //! Pure token verification: syntax, header, signature and claims, in the contract's order.
 //!
-//! jsonwebtoken checks the RS256 signature (algorithm pinned). Every claim check is ours, because
-//! jsonwebtoken's own checks have gaps for Cognito (VERIFIERS.md §5): an absent `iss` passes unless
-//! required, `iat` is never checked, `exp` is inclusive and a float `exp` is rounded. Doing them
-//! here also fixes the order and gives each failure its own fixed reason.
+//! The RS256 signature is checked by aws-lc-rs against the key parsed once when the JWKS was
+//! fetched ([`VerifyingKey`]); jsonwebtoken's path rebuilt the RSA key from `n` and `e` on every
+//! call, and nothing else of it was used. Every claim check is ours, because generic JWT
+//! libraries' checks have gaps for Cognito: an absent `iss` passes unless required, `iat` is never
+//! checked, `exp` is inclusive and a float `exp` is rounded. Doing them here also fixes the order
+//! and gives each failure its own fixed reason.
 
 use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 
 use super::claims::AccessTokenClaims;
 use super::error::{AuthError, Insufficient, InvalidToken};
+use super::key::VerifyingKey;
 use crate::config::TokenPolicy;
 
 /// Largest token accepted, checked before any decoding.
@@ -173,16 +175,17 @@ impl Verifier {
     pub fn verify_signature(
         &self,
         token: &UnverifiedToken<'_>,
-        key: &DecodingKey,
+        key: &VerifyingKey,
     ) -> Result<(), InvalidToken> {
-        match jsonwebtoken::crypto::verify(
-            token.signature,
-            token.message.as_bytes(),
-            key,
-            Algorithm::RS256,
-        ) {
-            Ok(true) => Ok(()),
-            Ok(false) | Err(_) => Err(InvalidToken::BadSignature),
+        // `parse` checked the segment is unpadded base64url; a length that is not a whole
+        // number of bytes fails here.
+        let signature = URL_SAFE_NO_PAD
+            .decode(token.signature)
+            .map_err(|_| InvalidToken::BadSignature)?;
+        if key.verify_rs256(token.message.as_bytes(), &signature) {
+            Ok(())
+        } else {
+            Err(InvalidToken::BadSignature)
         }
     }
 

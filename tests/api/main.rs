@@ -3,6 +3,7 @@
 mod helpers;
 mod http_contract;
 mod key_cache;
+mod metrics;
 mod process;
 mod random_number;
 mod verification;

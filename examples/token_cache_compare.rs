@@ -32,6 +32,9 @@ const OPS: usize = 400_000;
 
 type Key = [u8; 32];
 
+/// Makes a cache bounded to the given bytes.
+type Maker = fn(u64) -> Box<dyn Candidate>;
+
 #[derive(Clone)]
 struct Value(#[allow(dead_code)] Arc<[u8; 64]>);
 
@@ -104,7 +107,7 @@ fn value() -> Value {
     Value(Arc::new([7; 64]))
 }
 
-/// Runs `per_thread` on each thread; returns ns per operation and the hits.
+/// Runs each thread's key sequence (a miss inserts); returns ns per request and the hits.
 fn run(cache: &dyn Candidate, keys: &[Vec<usize>], table: &[Key]) -> (f64, usize) {
     let started = Instant::now();
     let hits: usize = std::thread::scope(|scope| {
@@ -162,7 +165,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn main() {
     let table: Vec<Key> = (0..USERS.max(SCAN)).map(key).collect();
-    let candidates: [(&str, fn(u64) -> Box<dyn Candidate>); 2] = [
+    let candidates: [(&str, Maker); 2] = [
         ("moka 0.12", |b| Box::new(moka(b))),
         ("quick_cache 0.7", |b| Box::new(quick(b))),
     ];

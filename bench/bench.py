@@ -377,10 +377,11 @@ def report(results):
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for server in ("randapi", "express"):
         cases = {k: v for k, v in results[server].items() if not k.startswith("_")}
-        health = None
         for name, r in cases.items():
-            if name.startswith("health"):
-                health = r
+            # Each case beside /health of its own server: "x, cache off" beside
+            # "health, cache off"; a server without a /health case gets no ratio.
+            variant = name.split(", ", 1)[1] if ", " in name else ""
+            health = cases.get("health, " + variant if variant else "health")
             ratio = f"{r['rps'] / health['rps']:.2f}" if health else ""
             extra = f"{r['cpu_us'] - health['cpu_us']:+.1f}" if health else ""
             hits = ""
@@ -399,7 +400,7 @@ def report(results):
         print(f"Zipf(s=1.0) over {USERS:,} users: hit ratio {100 * ratio:.1f} % vs ideal "
               f"{100 * ideal:.1f} % (top-{held:,} share; the cache held {held:,} entries, "
               f"{(zipf.get('cache_bytes') or 0) / 2**20:.1f} MiB): "
-              f"{100 * (ideal - ratio):.1f} points below")
+              f"{abs(100 * (ideal - ratio)):.1f} points {'below' if ideal > ratio else 'above'} it")
     elif zipf:
         print("Zipf: no hit ratio (this build writes no metrics lines)")
     for name in ("one token", "50,000 tokens"):

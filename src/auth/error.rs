@@ -11,10 +11,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 /// The realm named in every `WWW-Authenticate` challenge.
-pub const REALM: &str = "randapi";
+pub(crate) const REALM: &str = "randapi";
 
-/// Why a token failed verification (401 `invalid_token`). Each maps to one fixed phrase.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Why a token failed verification (401 `invalid_token`). Each maps to one fixed phrase, which
+/// is also its `Display`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[error("{}", self.reason())]
 pub enum InvalidToken {
     /// Over the 8 KiB cap; refused before any decoding.
     TooLarge,
@@ -75,7 +77,8 @@ impl InvalidToken {
 }
 
 /// Why a verified token is not enough (403 `insufficient_scope`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[error("{}", self.reason())]
 pub enum Insufficient {
     /// None of the required scopes.
     Scope,
@@ -93,20 +96,18 @@ impl Insufficient {
     }
 }
 
-/// Why a request did not reach the handler.
+/// Why a request did not reach the handler. Its `Display` is [`AuthError::reason`], the phrase
+/// of the body and the log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.reason())]
 pub enum AuthError {
     /// No `Authorization` header, or another scheme: 401 with a bare challenge (RFC 6750 §3.1).
-    #[error("no bearer token")]
     MissingToken,
     /// A malformed `Authorization` header: 400 `invalid_request`.
-    #[error("{0}")]
     InvalidRequest(&'static str),
     /// The token failed verification: 401 `invalid_token`.
-    #[error("{}", .0.reason())]
     InvalidToken(InvalidToken),
     /// The token is valid but lacks a required scope or group: 403 `insufficient_scope`.
-    #[error("{}", .reason.reason())]
     InsufficientScope {
         /// Which requirement was missed.
         reason: Insufficient,
@@ -114,7 +115,6 @@ pub enum AuthError {
         scope: Option<String>,
     },
     /// No usable signing keys (never fetched, endpoint down): 503, the server's fault.
-    #[error("signing keys are not available")]
     KeysUnavailable {
         /// When to try again.
         retry_after: Duration,
@@ -180,11 +180,11 @@ impl AuthError {
 
 /// The JSON body of every error answer.
 #[derive(Debug, Serialize)]
-pub struct ErrorBody {
+pub(crate) struct ErrorBody {
     /// A stable machine-readable code.
-    pub error: &'static str,
+    pub(crate) error: &'static str,
     /// A fixed human-readable reason.
-    pub message: &'static str,
+    pub(crate) message: &'static str,
 }
 
 impl IntoResponse for AuthError {
@@ -291,6 +291,8 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for reason in all {
             let phrase = reason.reason();
+            assert_eq!(reason.to_string(), phrase);
+            assert_eq!(AuthError::InvalidToken(reason).to_string(), phrase);
             assert!(phrase.is_ascii() && !phrase.contains('"') && !phrase.contains('\\'));
             assert!(seen.insert(phrase), "duplicate phrase {phrase}");
         }

@@ -1,6 +1,6 @@
 //! The JWKS cache: fetches the user pool's signing keys, keeps them, refreshes them.
 //!
-//! The rules are the contract's "The JWKS cache":
+//! The rules:
 //! - a background task fetches at start and refreshes before the TTL; requests never wait for a
 //!   refresh of keys they already have (reads take a short `RwLock` read of an `Arc`);
 //! - one fetch at a time: every caller that needs a fetch queues on one lock, and a caller that
@@ -26,7 +26,7 @@ use tokio::time::Instant;
 use crate::config::JwksSettings;
 
 /// The `User-Agent` of every JWKS request (some WAFs block requests without one).
-pub const USER_AGENT: &str = concat!("randapi/", env!("CARGO_PKG_VERSION"), " (jwks-fetch)");
+pub(crate) const USER_AGENT: &str = concat!("randapi/", env!("CARGO_PKG_VERSION"), " (jwks-fetch)");
 
 /// Smallest RSA modulus accepted, in bytes (2048 bits, as Cognito uses).
 const MIN_MODULUS_BYTES: usize = 256;
@@ -56,7 +56,7 @@ pub enum FetchError {
 
 /// Why no key was found for a `kid`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyError {
+pub(crate) enum KeyLookupError {
     /// The JWKS was fetched and has no such key.
     Unknown,
     /// No usable keys right now (never fetched, or the endpoint is failing).
@@ -68,7 +68,7 @@ pub enum KeyError {
 
 /// One fetched set of keys.
 #[derive(Debug)]
-pub struct KeySet {
+pub(crate) struct KeySet {
     keys: HashMap<String, Arc<DecodingKey>>,
     fetched_at: Instant,
     generation: u64,
@@ -76,27 +76,12 @@ pub struct KeySet {
 
 impl KeySet {
     /// The key for `kid`.
-    pub fn get(&self, kid: &str) -> Option<Arc<DecodingKey>> {
+    pub(crate) fn get(&self, kid: &str) -> Option<Arc<DecodingKey>> {
         self.keys.get(kid).cloned()
     }
 
-    /// Number of keys.
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    /// True if the set holds no key (never the case for a stored set).
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-
-    /// Key ids in the set.
-    pub fn kids(&self) -> impl Iterator<Item = &str> {
-        self.keys.keys().map(String::as_str)
-    }
-
     /// Counts successful fetches: a new set has a higher generation.
-    pub fn generation(&self) -> u64 {
+    pub(crate) fn generation(&self) -> u64 {
         self.generation
     }
 }
@@ -240,7 +225,7 @@ impl JwksCache {
     }
 
     /// The keys in use now, unless they are older than `max_stale`.
-    pub fn current(&self) -> Option<Arc<KeySet>> {
+    pub(crate) fn current(&self) -> Option<Arc<KeySet>> {
         let keys = self
             .inner
             .keys
@@ -266,9 +251,9 @@ impl JwksCache {
     ///
     /// # Errors
     ///
-    /// [`KeyError::Unknown`] when a good JWKS lacks the kid; [`KeyError::Unavailable`] when no
-    /// usable keys can be had now.
-    pub async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, KeyError> {
+    /// [`KeyLookupError::Unknown`] when a good JWKS lacks the kid;
+    /// [`KeyLookupError::Unavailable`] when no usable keys can be had now.
+    pub(crate) async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, KeyLookupError> {
         if let Some(key) = self.current().and_then(|set| set.get(kid)) {
             return Ok(key);
         }
@@ -278,9 +263,9 @@ impl JwksCache {
             return Ok(key);
         }
         if current.is_some() && self.status(|s| s.last_ok) {
-            Err(KeyError::Unknown)
+            Err(KeyLookupError::Unknown)
         } else {
-            Err(KeyError::Unavailable {
+            Err(KeyLookupError::Unavailable {
                 retry_after: self.retry_after(),
             })
         }

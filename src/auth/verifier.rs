@@ -1,30 +1,35 @@
-//! Pure token verification: syntax, header, signature and claims, in the contract's order.
+//! Pure token verification: syntax, header, signature and claims, in the order the README's
+//! "What a valid access token is" gives.
 //!
 //! jsonwebtoken checks the RS256 signature (algorithm pinned). Every claim check is ours, because
-//! jsonwebtoken's own checks have gaps for Cognito (VERIFIERS.md §5): an absent `iss` passes unless
-//! required, `iat` is never checked, `exp` is inclusive and a float `exp` is rounded. Doing them
-//! here also fixes the order and gives each failure its own fixed reason.
+//! jsonwebtoken's own claim validation does not fit Cognito access tokens: an absent `iss` passes
+//! unless required, `iat` is never checked, `exp` is inclusive and a float `exp` is rounded.
+//! Doing them here also fixes the order and gives each failure its own fixed reason.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use axum::http::HeaderValue;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 
+use super::bearer::token_from_header_value;
 use super::claims::AccessTokenClaims;
 use super::error::{AuthError, Insufficient, InvalidToken};
 use crate::config::TokenPolicy;
 
 /// Largest token accepted, checked before any decoding.
-pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+pub(crate) const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
 /// A token whose syntax and header passed; its signature is not checked yet.
 #[derive(Debug)]
-pub struct UnverifiedToken<'t> {
+pub(crate) struct UnverifiedToken<'t> {
     /// The header's `kid`: a lookup key into the JWKS, never used as a path or URL.
-    pub kid: String,
+    pub(crate) kid: String,
     message: &'t str,
     signature: &'t str,
     claims: RawClaims,
@@ -69,7 +74,7 @@ struct RawClaims {
 
 impl UnverifiedToken<'_> {
     /// The token's `nbf`, if it has one (the token cache checks it again on each hit).
-    pub fn not_before(&self) -> Option<u64> {
+    pub(crate) fn not_before(&self) -> Option<u64> {
         self.claims.nbf
     }
 }
@@ -101,7 +106,7 @@ fn json_object(segment: &str) -> Result<Vec<u8>, InvalidToken> {
 }
 
 /// Seconds since the Unix epoch.
-pub fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -130,7 +135,7 @@ impl Verifier {
     /// # Errors
     ///
     /// The first check that fails.
-    pub fn parse<'t>(&self, token: &'t str) -> Result<UnverifiedToken<'t>, InvalidToken> {
+    pub(crate) fn parse<'t>(&self, token: &'t str) -> Result<UnverifiedToken<'t>, InvalidToken> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(InvalidToken::TooLarge);
         }
@@ -170,7 +175,7 @@ impl Verifier {
     /// # Errors
     ///
     /// [`InvalidToken::BadSignature`] when it does not verify.
-    pub fn verify_signature(
+    pub(crate) fn verify_signature(
         &self,
         token: &UnverifiedToken<'_>,
         key: &DecodingKey,
@@ -191,7 +196,7 @@ impl Verifier {
     /// # Errors
     ///
     /// 401 reasons for claim failures, 403 for missing scopes or groups.
-    pub fn check_claims(
+    pub(crate) fn check_claims(
         &self,
         token: UnverifiedToken<'_>,
         now: u64,
@@ -279,6 +284,34 @@ impl Verifier {
             jti: claims.jti,
         })
     }
+}
+
+/// The answer for one `Authorization` header value, synchronously and without a cache: header
+/// syntax, token syntax and header, the key for its `kid` in `keys`, the signature, then the
+/// claims at `now` (Unix seconds). This is [`Authenticator::verify`](super::Authenticator::verify)
+/// with the key set given: the entry point of the fuzz target and of the offline benchmarks.
+///
+/// # Errors
+///
+/// The first check that fails, as the server would answer it (a `kid` missing from `keys` is
+/// [`InvalidToken::UnknownKey`]).
+pub fn verdict(
+    header_value: &[u8],
+    verifier: &Verifier,
+    keys: &HashMap<String, Arc<DecodingKey>>,
+    now: u64,
+) -> Result<AccessTokenClaims, AuthError> {
+    let value = HeaderValue::from_bytes(header_value)
+        .map_err(|_| AuthError::InvalidRequest("malformed Authorization header"))?;
+    let token = token_from_header_value(&value)?;
+    let parsed = verifier.parse(token).map_err(AuthError::InvalidToken)?;
+    let key = keys
+        .get(&parsed.kid)
+        .ok_or(AuthError::InvalidToken(InvalidToken::UnknownKey))?;
+    verifier
+        .verify_signature(&parsed, key)
+        .map_err(AuthError::InvalidToken)?;
+    verifier.check_claims(parsed, now)
 }
 
 #[cfg(test)]
@@ -656,5 +689,38 @@ mod tests {
         let header = json!({"alg": "RS256", "kid": "key-1", "jku": "https://evil/jwks", "x5u": "https://evil/c", "jwk": {"kty": "RSA"}});
         let token = token_with(&header, &claims());
         assert_eq!(verifier.parse(&token).expect("parses").kid, "key-1");
+    }
+
+    #[test]
+    fn verdict_is_the_whole_path_without_network() {
+        use crate::dev::{SigningKey, jwks};
+        let key = SigningKey::generate("key-1").expect("key");
+        let keys =
+            super::super::jwks::parse_jwks(jwks(&[&key]).to_string().as_bytes()).expect("jwks");
+        let verifier = Verifier::new(policy());
+        let token = key.sign(&claims()).expect("sign");
+        let header = format!("bearer {token}");
+        assert_eq!(
+            verdict(header.as_bytes(), &verifier, &keys, NOW)
+                .expect("valid")
+                .sub,
+            "3a5c440d-1568-4285-917d-e771c794d6a2"
+        );
+        let other = SigningKey::generate("key-2").expect("key");
+        let unknown = format!("Bearer {}", other.sign(&claims()).expect("sign"));
+        assert_eq!(
+            verdict(unknown.as_bytes(), &verifier, &keys, NOW).unwrap_err(),
+            AuthError::InvalidToken(InvalidToken::UnknownKey)
+        );
+        let (message, _) = token.rsplit_once('.').expect("dots");
+        let forged = format!("Bearer {message}.{}", crate::dev::b64([7u8; 256]));
+        assert_eq!(
+            verdict(forged.as_bytes(), &verifier, &keys, NOW).unwrap_err(),
+            AuthError::InvalidToken(InvalidToken::BadSignature)
+        );
+        assert!(matches!(
+            verdict(b"Bearer \x01", &verifier, &keys, NOW),
+            Err(AuthError::InvalidRequest(_))
+        ));
     }
 }

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use randapi::auth::unix_now;
 use randapi::dev::{RSA_PKCS1_SHA256, RSA_PKCS1_SHA512, RSA_PSS_SHA256, b64};
 use serde_json::{Value, json};
 

@@ -26,6 +26,9 @@ pub enum InvalidToken {
     AlgorithmNotAllowed,
     /// Header has no string `kid`.
     MissingKeyId,
+    /// Header carries `crit` (RFC 7515 §4.1.11): we understand no extension, and Cognito never
+    /// sets it.
+    CriticalHeader,
     /// No key with this `kid` in the JWKS, even after a refetch.
     UnknownKey,
     /// The signature does not verify with the key.
@@ -60,6 +63,7 @@ impl InvalidToken {
             Self::Malformed => "token is malformed",
             Self::AlgorithmNotAllowed => "signing algorithm not allowed",
             Self::MissingKeyId => "token has no key id",
+            Self::CriticalHeader => "token header has unsupported critical parameters",
             Self::UnknownKey => "signing key not found",
             Self::BadSignature => "signature is invalid",
             Self::MalformedClaims => "token claims are malformed",
@@ -196,8 +200,12 @@ impl IntoResponse for AuthError {
         let mut response = (self.status(), Json(body)).into_response();
         let headers = response.headers_mut();
         if let Some(challenge) = self.challenge() {
-            // Every part of the challenge is a fixed phrase or a configured scope name, both ASCII.
-            if let Ok(value) = HeaderValue::from_str(&challenge) {
+            // Every part of the challenge is a fixed phrase or a configured scope name. A scope
+            // name outside RFC 6749's characters would make a header that clients cannot read
+            // (`from_str` accepts bytes over 0x7F and tabs): then the bare scheme is sent.
+            if challenge.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
+                && let Ok(value) = HeaderValue::from_str(&challenge)
+            {
                 headers.insert(header::WWW_AUTHENTICATE, value);
             } else {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -257,6 +265,18 @@ mod tests {
     }
 
     #[test]
+    fn a_challenge_clients_cannot_read_falls_back_to_the_bare_scheme() {
+        for scope in ["api/read\tapi/write", "api/r\u{e9}ad"] {
+            let (status, challenge) = challenge_of(AuthError::InsufficientScope {
+                reason: Insufficient::Scope,
+                scope: Some(scope.into()),
+            });
+            assert_eq!(status, StatusCode::FORBIDDEN);
+            assert_eq!(challenge.as_deref(), Some("Bearer"), "{scope:?}");
+        }
+    }
+
+    #[test]
     fn unavailable_keys_say_when_to_retry() {
         let response = AuthError::KeysUnavailable {
             retry_after: Duration::from_millis(2500),
@@ -275,6 +295,7 @@ mod tests {
             Malformed,
             AlgorithmNotAllowed,
             MissingKeyId,
+            CriticalHeader,
             UnknownKey,
             BadSignature,
             MalformedClaims,

@@ -42,6 +42,7 @@ pub use jwks::JwksCache;
 pub use layer::{AuthOutcome, CognitoAuth, CognitoAuthLayer};
 pub use verifier::Verifier;
 
+pub(crate) use claims::split_scopes;
 pub(crate) use error::ErrorBody;
 pub(crate) use verifier::unix_now;
 

@@ -18,7 +18,7 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 
 use super::bearer::token_from_header_value;
-use super::claims::AccessTokenClaims;
+use super::claims::{AccessTokenClaims, split_scopes};
 use super::error::{AuthError, Insufficient, InvalidToken};
 use crate::config::TokenPolicy;
 
@@ -42,8 +42,32 @@ struct JoseHeader<'a> {
     alg: Option<Cow<'a, str>>,
     #[serde(borrow)]
     kid: Option<Cow<'a, str>>,
+    /// Whether the header has a `crit` member, whatever its value (`null` included).
+    #[serde(default)]
+    crit: Present,
     // `jku`, `x5u`, `jwk`, `x5c` and everything else are ignored on purpose: keys come only from
     // the configured JWKS URL (RFC 8725 §3.10).
+}
+
+/// Whether a member is in the JSON object: true for any value, `null` included (a plain
+/// `Option` would read `null` as absent).
+#[derive(Default)]
+struct Present(bool);
+
+impl<'de> Deserialize<'de> for Present {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(deserializer).map(|_| Self(true))
+    }
+}
+
+/// A claim that may be absent but, when present, must have its type: `null` is a wrong type,
+/// not an absent claim.
+fn not_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 /// `aud` may be one string or an array of strings.
@@ -54,21 +78,33 @@ enum Audience {
     Many(Vec<String>),
 }
 
-/// The claims we read, each with its JSON type checked; a wrong type fails the whole token.
+/// The claims we read, each with its JSON type checked; a wrong type (`null` included) fails the
+/// whole token.
 #[derive(Debug, Deserialize)]
 struct RawClaims {
+    #[serde(default, deserialize_with = "not_null")]
     iss: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     sub: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     token_use: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     client_id: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     aud: Option<Audience>,
+    #[serde(default, deserialize_with = "not_null")]
     exp: Option<u64>,
+    #[serde(default, deserialize_with = "not_null")]
     nbf: Option<u64>,
+    #[serde(default, deserialize_with = "not_null")]
     iat: Option<u64>,
+    #[serde(default, deserialize_with = "not_null")]
     scope: Option<String>,
-    #[serde(rename = "cognito:groups")]
+    #[serde(rename = "cognito:groups", default, deserialize_with = "not_null")]
     groups: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "not_null")]
     username: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     jti: Option<String>,
 }
 
@@ -129,8 +165,8 @@ impl Verifier {
         &self.policy
     }
 
-    /// Step 1 and 2: size, three base64url segments of JSON objects, `alg` exactly `RS256`, a
-    /// string `kid`.
+    /// Step 1 and 2: size, three base64url segments of JSON objects, `alg` exactly `RS256`, no
+    /// `crit`, a string `kid`.
     ///
     /// # Errors
     ///
@@ -154,6 +190,11 @@ impl Verifier {
             serde_json::from_slice(&header_json).map_err(|_| InvalidToken::Malformed)?;
         if jose.alg.as_deref() != Some("RS256") {
             return Err(InvalidToken::AlgorithmNotAllowed);
+        }
+        // RFC 7515 §4.1.11: a recipient that does not understand every listed extension must
+        // reject the token. We understand none (`b64: false` would change what is signed).
+        if jose.crit.0 {
+            return Err(InvalidToken::CriticalHeader);
         }
         let kid = match jose.kid {
             Some(kid) if !kid.is_empty() => kid.into_owned(),
@@ -248,13 +289,7 @@ impl Verifier {
             return invalid(InvalidToken::MalformedClaims);
         };
 
-        let scopes: Vec<String> = claims
-            .scope
-            .as_deref()
-            .unwrap_or_default()
-            .split_whitespace()
-            .map(String::from)
-            .collect();
+        let scopes = split_scopes(claims.scope.as_deref());
         if !policy.required_scopes.is_empty()
             && !policy.required_scopes.iter().any(|s| scopes.contains(s))
         {
@@ -509,6 +544,23 @@ mod tests {
             ("client_id", json!(["client-a"])),
             ("token_use", json!(true)),
         ];
+        // `null` is a wrong type for every claim we read, not an absent claim.
+        let nulls = [
+            "iss",
+            "token_use",
+            "client_id",
+            "aud",
+            "exp",
+            "nbf",
+            "iat",
+            "sub",
+            "scope",
+            "cognito:groups",
+            "username",
+            "jti",
+        ]
+        .map(|claim| (claim, Value::Null));
+        let cases = cases.into_iter().chain(nulls);
         for (claim, value) in cases {
             assert_eq!(
                 check(&verifier, &with(claims(), claim, value.clone())).unwrap_err(),
@@ -672,6 +724,45 @@ mod tests {
                 reason,
                 "a token that {why}"
             );
+        }
+    }
+
+    #[test]
+    fn a_crit_header_is_refused() {
+        let verifier = Verifier::new(policy());
+        for crit in [
+            json!({"alg": "RS256", "kid": "key-1", "crit": ["exp"], "exp": NOW + 300}),
+            json!({"alg": "RS256", "kid": "key-1", "b64": false, "crit": ["b64"]}),
+            json!({"alg": "RS256", "kid": "key-1", "crit": []}),
+            json!({"alg": "RS256", "kid": "key-1", "crit": null}),
+        ] {
+            assert_eq!(
+                verifier.parse(&token_with(&crit, &claims())).unwrap_err(),
+                InvalidToken::CriticalHeader,
+                "{crit}"
+            );
+        }
+    }
+
+    #[test]
+    fn scope_splits_on_u0020_only() {
+        let verifier = Verifier::new(TokenPolicy {
+            required_scopes: vec!["api/read".into()],
+            ..policy()
+        });
+        let spaced = with(claims(), "scope", json!("openid  api/read"));
+        assert_eq!(
+            check(&verifier, &spaced).expect("valid").scopes,
+            ["openid", "api/read"]
+        );
+        for separator in ["\t", "\n", "\r", "\u{a0}", "\u{3000}", "\u{2028}", "\u{85}"] {
+            let scope = format!("openid{separator}api/read");
+            let Err(AuthError::InsufficientScope { reason, .. }) =
+                check(&verifier, &with(claims(), "scope", json!(scope)))
+            else {
+                panic!("{separator:?} split the scope");
+            };
+            assert_eq!(reason, Insufficient::Scope);
         }
     }
 

@@ -223,7 +223,7 @@ async fn each_verification_failure_is_a_401_with_its_own_fixed_reason() {
         ),
         (
             sign(&with(claims(), "exp", Value::Null)),
-            NO_EXPIRY,
+            MALFORMED_CLAIMS,
             "a null exp".into(),
         ),
         (

@@ -10,7 +10,8 @@
 #   start_randapi NAME BIN [VAR=VALUE]... [-- ARG...]
 #                                 the binary on 127.0.0.1:<free port> with that environment,
 #                                 waits for /health; sets RANDAPI_PID, RANDAPI_URL, RANDAPI_LOG
-#   stop_randapi PID              SIGTERM, and the process must exit 0 (graceful shutdown)
+#   stop_randapi PID [WAIT_PID [LABEL [LOG]]]
+#                                 SIGTERM, and the process must exit 0 (graceful shutdown)
 #   as_root CMD...                CMD as root (directly, or through sudo -n)
 #   apt_ensure CMD:PACKAGE...     apt-get install the packages whose command is missing
 #   pip_ensure NAME VERSION [SPEC] [MODULE]
@@ -133,13 +134,18 @@ start_randapi() {
   note "randapi ${args[*]:-} ($name) on $RANDAPI_URL (pid $RANDAPI_PID)"
 }
 
-stop_randapi() { # pid
-  local rc=0
-  kill -TERM "$1"
-  wait_exit "$1" 30 || rc=$?
-  [[ "$rc" != 124 ]] || fail "randapi (pid $1) still runs 30 s after SIGTERM"
-  [[ "$rc" == 0 ]] || fail "randapi (pid $1) exited $rc on SIGTERM, expected 0"
-  ok "randapi (pid $1) stopped on SIGTERM, exit 0"
+# SIGTERM to PID; then WAIT_PID (default: PID; e.g. `buildah run` around the process) must exit 0
+# within 30 s: randapi's graceful shutdown. LABEL names it in the messages; LOG is shown on failure.
+stop_randapi() { # pid [wait_pid [label [log]]]
+  local pid=$1 waited=${2:-$1} label=${3:-randapi (pid $1)} log=${4:-} rc=0 t0=$SECONDS
+  kill -TERM "$pid"
+  wait_exit "$waited" 30 || rc=$?
+  [[ "$rc" != 124 ]] || fail "$label: still running 30 s after SIGTERM"
+  if [[ "$rc" != 0 ]]; then
+    [[ -n "$log" ]] && tail -5 "$log" >&2
+    fail "$label: exit $rc on SIGTERM, expected 0"
+  fi
+  ok "$label: SIGTERM -> exit 0 in $((SECONDS - t0)) s"
 }
 
 as_root() {

@@ -131,7 +131,7 @@ start_randapi() {
     fi
     sleep 0.1
   done
-  note "randapi ${args[*]:-} ($name) on $RANDAPI_URL (pid $RANDAPI_PID)"
+  note "randapi${args[*]:+ ${args[*]}} ($name) on $RANDAPI_URL (pid $RANDAPI_PID)"
 }
 
 # SIGTERM to PID; then WAIT_PID (default: PID; e.g. `buildah run` around the process) must exit 0

@@ -101,7 +101,7 @@ cmp -s package-lock.json "$GEN2_LOCK" || {
   fail "npm install changed deploy/amplify-gen2/package-lock.json (restored): update and commit it deliberately"
 }
 ok "npm install kept package-lock.json as committed"
-ok "@aws-amplify/backend $(node -p 'require("@aws-amplify/backend/package.json").version'), @aws-amplify/backend-cli $(node -p 'require("@aws-amplify/backend-cli/package.json").version'), aws-cdk-lib $(node -p 'require("aws-cdk-lib/package.json").version')"
+ok "@aws-amplify/backend $(node -p 'require("./node_modules/@aws-amplify/backend/package.json").version'), @aws-amplify/backend-cli $(node -p 'require("./node_modules/@aws-amplify/backend-cli/package.json").version'), aws-cdk-lib $(node -p 'require("aws-cdk-lib/package.json").version')"
 npx --no-install tsc --noEmit -p amplify
 ok "amplify/backend.ts type-checks"
 

@@ -31,10 +31,8 @@ pub fn filter_from_env() -> Result<EnvFilter, ConfigError> {
             EnvFilter::builder()
                 .parse(value.trim())
                 .map_err(|_| ConfigError {
-                    variable: "RUST_LOG",
-                    flag: "(none)",
-                    problem: "is not a tracing filter".into(),
-                    example: "info,randapi=debug",
+                    has_flag: false,
+                    ..ConfigError::new("RUST_LOG", "is not a tracing filter", "info,randapi=debug")
                 })
         }
         _ => Ok(EnvFilter::new("info")),

@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
+use aws_lc_rs::signature::{RSA_PKCS1_SHA512, RSA_PSS_SHA256};
 use randapi::auth::unix_now;
-use randapi::dev::{RSA_PKCS1_SHA256, RSA_PKCS1_SHA512, RSA_PSS_SHA256, b64};
+use randapi::dev::{RSA_PKCS1_SHA256, b64};
 use serde_json::{Value, json};
 
 use crate::helpers::*;

@@ -132,14 +132,11 @@ fn serve(args: ServeArgs) -> ExitCode {
                 app.run_until_stopped().await
             })
         });
-    if let Err(error) = &outcome {
-        tracing::error!(%error, "randapi stopped");
-    }
-    // Last: lines logged after the flush are not written.
     telemetry::flush();
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
+            tracing::error!(%error, "randapi stopped");
             eprintln!("randapi: {error}");
             ExitCode::from(EXIT_FAILED)
         }

@@ -346,12 +346,7 @@ impl ServeArgs {
     ///
     /// The first broken rule, as a [`ConfigError`] naming its variable.
     pub fn into_config(self) -> Result<Config, ConfigError> {
-        let keys = if self.dev {
-            KeySource::Dev
-        } else {
-            self.cognito_keys()?
-        };
-        let mut client_ids = words(self.cognito_client_ids);
+        let mut client_ids = words(self.cognito_client_ids.clone());
         if client_ids.is_empty() {
             if !self.dev {
                 return Err(ConfigError::new(
@@ -362,6 +357,11 @@ impl ServeArgs {
             }
             client_ids.push(DEV_CLIENT_ID.to_owned());
         }
+        let keys = if self.dev {
+            KeySource::Dev
+        } else {
+            self.cognito_keys()?
+        };
         if self.clock_leeway > MAX_LEEWAY {
             return Err(ConfigError::new(
                 "CLOCK_LEEWAY",

@@ -155,6 +155,12 @@ fn each_bad_value_names_its_variable() {
         no_clients.into_config().expect_err("refused").variable,
         "COGNITO_CLIENT_IDS"
     );
+    // With nothing set, the first thing named is the client ids (what the README asks for first).
+    let nothing = ServeArgs::from_flags(Vec::<String>::new()).expect("parses");
+    assert_eq!(
+        nothing.into_config().expect_err("refused").variable,
+        "COGNITO_CLIENT_IDS"
+    );
     let no_pool = ServeArgs::from_flags([CLIENTS]).expect("parses");
     assert_eq!(
         no_pool.into_config().expect_err("refused").variable,

@@ -81,9 +81,9 @@ pub struct ServeArgs {
     #[arg(long, env = "COGNITO_JWKS_URL", value_parser = http_url)]
     pub cognito_jwks_url: Option<Url>,
 
-    /// Space-separated scopes; a token needs at least one of them.
-    #[arg(long, env = "COGNITO_REQUIRED_SCOPES", value_delimiter = ' ', value_parser = trimmed)]
-    pub cognito_required_scopes: Vec<String>,
+    /// Space-separated scopes; a token needs at least one of them (split as a `scope` claim is).
+    #[arg(long, env = "COGNITO_REQUIRED_SCOPES")]
+    pub cognito_required_scopes: Option<String>,
 
     /// Space-separated groups; `cognito:groups` needs at least one of them.
     #[arg(long, env = "COGNITO_REQUIRED_GROUPS", value_delimiter = ' ', value_parser = trimmed)]
@@ -388,7 +388,7 @@ impl ServeArgs {
             port: self.port,
             keys,
             client_ids,
-            required_scopes: words(self.cognito_required_scopes),
+            required_scopes: crate::auth::split_scopes(self.cognito_required_scopes.as_deref()),
             required_groups: words(self.cognito_required_groups),
             leeway: self.clock_leeway,
             jwks_ttl: self.jwks_ttl,

@@ -38,7 +38,7 @@ pub const DIMENSION: &str = "Service";
 pub const SERVICE: &str = "randapi";
 
 /// The fixed reason codes of refusals, each counted as `Refused_<code>`.
-pub const REFUSAL_CODES: [&str; 21] = [
+pub const REFUSAL_CODES: [&str; 22] = [
     "MissingToken",
     "InvalidRequest",
     "TooLarge",
@@ -60,6 +60,7 @@ pub const REFUSAL_CODES: [&str; 21] = [
     "InsufficientScope",
     "InsufficientGroup",
     "KeysUnavailable",
+    "CriticalHeader",
 ];
 
 /// The index in [`REFUSAL_CODES`] of why a request was refused. The match is exhaustive on
@@ -86,6 +87,7 @@ pub fn refusal_code(error: &AuthError) -> usize {
             T::Expired => 15,
             T::NotYetValid => 16,
             T::IssuedInFuture => 17,
+            T::CriticalHeader => 21,
         },
         AuthError::InsufficientScope { reason, .. } => match reason {
             Insufficient::Scope => 18,
@@ -219,7 +221,7 @@ impl Metrics {
         .collect();
         for (code, counter) in REFUSAL_CODES.iter().zip(&self.refused) {
             let count = take(counter);
-            // Only reasons seen: 21 always-zero series would cost without telling anything.
+            // Only reasons seen: 22 always-zero series would cost without telling anything.
             if count > 0.0 {
                 values.push((format!("Refused_{code}"), "Count", count));
             }
@@ -488,6 +490,7 @@ mod tests {
             Expired,
             NotYetValid,
             IssuedInFuture,
+            CriticalHeader,
         ];
         let mut codes: Vec<usize> = errors
             .iter()

@@ -3,7 +3,7 @@
 //!
 //! It is a quick_cache `sync::Cache` (sharded, CLOCK-Pro-style hot/cold/ghost admission,
 //! per-entry weight), chosen over moka and over the earlier hand-written sharded map by
-//! measurement (`examples/token_cache_compare.rs`, figures in docs/benchmarks.md): a hit costs a
+//! measurement (`bench/token_cache_compare.rs`, figures in docs/benchmarks.md): a hit costs a
 //! shard read lock and a reference bit, a miss no scan, one-shot tokens stay in the cold queue
 //! so they do not push hot users out, and the bound is in bytes.
 //!
@@ -151,11 +151,6 @@ impl TokenCache {
         }
     }
 
-    /// The bound, in bytes.
-    pub fn max_bytes(&self) -> u64 {
-        self.max_bytes
-    }
-
     /// Entries held now.
     pub fn len(&self) -> u64 {
         self.entries.as_ref().map_or(0, |c| c.len() as u64)
@@ -167,6 +162,7 @@ impl TokenCache {
     }
 
     /// True when nothing is cached.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -19,10 +19,12 @@ use crate::auth::{Authenticator, CognitoAuthLayer, ErrorBody};
 use crate::config::CorsOrigins;
 use crate::dev::DevIssuer;
 
-pub use health::health;
-pub use middleware::{MAX_HEADER_BYTES, limit_header_size, limit_request_time, log_request};
-pub use openapi::{OPENAPI_JSON, openapi_json};
-pub use random_number::{RandomNumber, draw, random_number};
+use health::health;
+use middleware::{limit_header_size, limit_request_time, log_request};
+use openapi::openapi_json;
+use random_number::random_number;
+
+pub use random_number::draw;
 
 /// What the router needs.
 #[derive(Debug, Clone)]
@@ -68,11 +70,13 @@ async fn not_found() -> impl IntoResponse {
     )
 }
 
-/// The application: `GET /` behind the Cognito layer, `GET /health` open, and in `--dev` mode the
+/// The application: `GET /` (and `GET /random`) behind the Cognito layer, `GET /health` open, and in `--dev` mode the
 /// local issuer's JWKS and token routes.
 pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/", get(random_number))
+        // The same handler where API Gateway's `OPTIONS /{proxy+}` route catches the preflight.
+        .route("/random", get(random_number))
         .route_layer(CognitoAuthLayer::new(state.auth.clone()))
         .route("/health", get(health))
         .route("/openapi.json", get(openapi_json));

@@ -6,4 +6,5 @@ mod key_cache;
 mod metrics;
 mod process;
 mod random_number;
+mod token_rules;
 mod verification;

@@ -14,9 +14,10 @@ use std::process::ExitCode;
 
 use std::time::Duration;
 
+use aws_lc_rs::signature::RSA_PSS_SHA256;
 use randapi::auth::{Verifier, parse_jwks, verdict};
 use randapi::config::TokenPolicy;
-use randapi::dev::{RSA_PKCS1_SHA256, RSA_PSS_SHA256, SigningKey, b64, jwks};
+use randapi::dev::{RSA_PKCS1_SHA256, SigningKey, b64, jwks};
 use serde_json::{Value, json};
 
 /// The fuzz target's clock, issuer and client (keep in step with `fuzz_targets/verdict.rs`).
@@ -123,6 +124,42 @@ fn write(dir: &std::path::Path) -> Result<usize, Box<dyn std::error::Error>> {
         (
             "no-group",
             format!("Bearer {}", key.sign(&with("cognito:groups", json!([])))?),
+        ),
+        (
+            "null-aud",
+            format!("Bearer {}", key.sign(&with("aud", Value::Null))?),
+        ),
+        (
+            "tab-separated-scope",
+            format!(
+                "Bearer {}",
+                key.sign(&with(
+                    "scope",
+                    json!("aws.cognito.signin.user.admin\tapi/read")
+                ))?
+            ),
+        ),
+        (
+            "crit-header",
+            format!(
+                "Bearer {}",
+                key.sign_with(
+                    &RSA_PKCS1_SHA256,
+                    &json!({"alg": "RS256", "kid": "fuzz-key-1", "crit": ["exp"]}),
+                    &claims()
+                )?
+            ),
+        ),
+        (
+            "b64-false-crit",
+            format!(
+                "Bearer {}",
+                key.sign_with(
+                    &RSA_PKCS1_SHA256,
+                    &json!({"alg": "RS256", "kid": "fuzz-key-1", "b64": false, "crit": ["b64"]}),
+                    &claims()
+                )?
+            ),
         ),
         (
             "other-key-same-kid",

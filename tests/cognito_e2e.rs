@@ -7,14 +7,18 @@
 //! moto does not verify SRP proofs (its `SRP_B` and `SALT` are random UUIDs and it only checks
 //! that a signature is present), so the SRP proof itself is checked against pycognito instead.
 
+mod common;
 #[path = "cognito_e2e/moto.rs"]
 mod moto;
 
 use std::process::{Command, Output, Stdio};
 
+use common::{
+    TestApp, assert_invalid_token, assert_random_number, run_randapi as randapi,
+    stderr_of as stderr, stdout_of as stdout,
+};
 use moto::{GROUP, Moto, Pool, field, issuer};
-use randapi::config::ServeArgs;
-use randapi::startup::Application;
+use randapi::config::LogFormat;
 use randapi::token::srp::{self, PasswordVerifier, SrpSession};
 use serde_json::Value;
 
@@ -23,88 +27,14 @@ const TEMPORARY_PASSWORD: &str = "Temp0rary!Pass";
 const NEW_PASSWORD: &str = "N3w-Passw0rd!";
 const ID_TOKEN_REASON: &str = "token is an ID token; send the access token";
 
-/// A randapi server on 127.0.0.1:0, stopped when dropped.
-struct Api {
-    base: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Api {
-    /// Configured as the README says for moto: issuer and JWKS URL apart, the first client.
-    async fn start(moto: &Moto, pool: &Pool, required_groups: Option<&str>) -> Api {
-        let args = ServeArgs {
-            port: "0".into(),
-            host: "127.0.0.1".into(),
-            cognito_client_ids: Some(pool.web_client.clone()),
-            cognito_issuer: Some(issuer(&pool.id)),
-            cognito_jwks_url: Some(moto.jwks_url(&pool.id)),
-            cognito_required_groups: required_groups.map(str::to_owned),
-            log_format: Some("text".into()),
-            shutdown_grace: "5s".into(),
-            ..ServeArgs::default()
-        };
-        let config = args
-            .validate()
-            .expect("the emulator configuration is valid");
-        let app = Application::build(config).await.expect("randapi starts");
-        let base = format!("http://{}", app.local_addr());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            app.run_until(async {
-                let _ = stopped.await;
-            })
-            .await
-            .expect("randapi serves");
-        });
-        Api {
-            base,
-            stop: Some(stop),
-            task: Some(task),
-        }
-    }
-
-    async fn get(&self, token: &str) -> (u16, String, Value) {
-        let response = reqwest::Client::new()
-            .get(format!("{}/", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("randapi answers");
-        let status = response.status().as_u16();
-        let challenge = response
-            .headers()
-            .get("www-authenticate")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let body = response.json().await.unwrap_or(Value::Null);
-        (status, challenge, body)
-    }
-
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.expect("randapi stops cleanly");
-        }
-    }
-}
-
-impl Drop for Api {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
-}
-
-fn assert_random_number(body: &Value) {
-    let n = body["randomNumber"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("no randomNumber in {body}"));
-    assert!(n <= 100, "{n} is out of 0..=100");
+/// randapi configured as the README says for moto: issuer and JWKS URL apart, the first client.
+async fn start_api(moto: &Moto, pool: &Pool, required_groups: &[&str]) -> TestApp {
+    let mut config = common::config(&moto.jwks_url(&pool.id));
+    config.policy.issuer = issuer(&pool.id);
+    config.policy.client_ids = vec![pool.web_client.clone()];
+    config.policy.required_groups = required_groups.iter().map(|g| (*g).to_owned()).collect();
+    config.log_format = LogFormat::Text;
+    TestApp::spawn(config).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,69 +74,53 @@ async fn the_tutorial_sequence_gives_tokens_that_randapi_judges_as_promised() {
     let other = pool.initiate_password_auth(&moto, &pool.other_client, "xyz.abc", PASSWORD);
     let other_access = field(&other, "/AuthenticationResult/AccessToken").to_owned();
 
-    let api = Api::start(&moto, &pool, None).await;
+    let api = start_api(&moto, &pool, &[]).await;
 
-    let (status, _, body) = api.get(&access).await;
-    assert_eq!(status, 200, "the access token is accepted: {body}");
-    assert_random_number(&body);
+    let answer = api.get_root(Some(&access)).await;
+    assert_random_number(&answer, "the access token is accepted");
 
-    let (status, _, body) = api.get(&member_access).await;
-    assert_eq!(
-        status, 200,
-        "the NEW_PASSWORD_REQUIRED path's token is accepted: {body}"
+    let answer = api.get_root(Some(&member_access)).await;
+    assert_random_number(
+        &answer,
+        "the NEW_PASSWORD_REQUIRED path's token is accepted",
     );
-    assert_random_number(&body);
 
-    let (status, challenge, body) = api.get(&id).await;
-    assert_eq!(status, 401, "the ID token is refused: {body}");
-    assert!(
-        challenge.contains(&format!("error_description=\"{ID_TOKEN_REASON}\"")),
-        "{challenge}"
+    let answer = api.get_root(Some(&id)).await;
+    assert_invalid_token(
+        &answer,
+        ID_TOKEN_REASON,
+        &id,
+        &api,
+        "the ID token is refused",
     );
-    assert_eq!(body["message"], ID_TOKEN_REASON);
 
-    let (status, challenge, body) = api.get(&other_access).await;
-    assert_eq!(status, 401, "another client's token is refused: {body}");
-    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
-    assert_eq!(body["message"], "client_id not allowed");
+    let answer = api.get_root(Some(&other_access)).await;
+    assert_invalid_token(
+        &answer,
+        "client_id not allowed",
+        &other_access,
+        &api,
+        "another client's token is refused",
+    );
     api.stop().await;
 
     // With COGNITO_REQUIRED_GROUPS: the group's member passes, the other user is forbidden.
-    let api = Api::start(&moto, &pool, Some(GROUP)).await;
-    let (status, _, body) = api.get(&member_access).await;
-    assert_eq!(status, 200, "a member of {GROUP} is accepted: {body}");
-    assert_random_number(&body);
-    let (status, challenge, body) = api.get(&access).await;
-    assert_eq!(status, 403, "a non-member is forbidden: {body}");
+    let api = start_api(&moto, &pool, &[GROUP]).await;
+    let answer = api.get_root(Some(&member_access)).await;
+    assert_random_number(&answer, &format!("a member of {GROUP} is accepted"));
+    let answer = api.get_root(Some(&access)).await;
+    assert_eq!(
+        answer.status, 403,
+        "a non-member is forbidden: {}",
+        answer.body
+    );
+    let challenge = answer.header("www-authenticate").unwrap_or_default();
     assert!(
         challenge.contains("error=\"insufficient_scope\""),
         "{challenge}"
     );
-    assert_eq!(body["error"], "insufficient_scope");
+    assert_eq!(answer.json()["error"], "insufficient_scope");
     api.stop().await;
-}
-
-/// Runs the `randapi` binary with a clean environment: no server settings at all.
-fn randapi(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_randapi"));
-    command
-        .args(args)
-        .env_clear()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    command.output().expect("randapi runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// The access token `randapi token` printed: one line, a JWT, nothing else.
@@ -231,7 +145,7 @@ async fn randapi_token_signs_in_to_moto_with_every_flow() {
     let moto = Moto::start();
     let pool = Pool::create(&moto);
     pool.sign_up_and_confirm(&moto, "xyz.abc", PASSWORD);
-    let api = Api::start(&moto, &pool, None).await;
+    let api = start_api(&moto, &pool, &[]).await;
     let base: Vec<&str> = vec![
         "token",
         "--endpoint-url",
@@ -258,10 +172,9 @@ async fn randapi_token_signs_in_to_moto_with_every_flow() {
         &["--username", "xyz.abc"],
         &[("COGNITO_PASSWORD", PASSWORD)],
     ));
-    let (status, _, body) = api.get(&srp_token).await;
-    assert_eq!(
-        status, 200,
-        "the SRP flow's access token is accepted: {body}"
+    assert_random_number(
+        &api.get_root(Some(&srp_token)).await,
+        "the SRP flow's access token is accepted",
     );
 
     // USER_PASSWORD_AUTH with --json: every token and the expiry.
@@ -285,22 +198,25 @@ async fn randapi_token_signs_in_to_moto_with_every_flow() {
     assert!(tokens["expires_at"].as_u64().is_some(), "{tokens}");
     assert!(tokens["id_token"].as_str().is_some(), "{tokens}");
     let refresh = tokens["refresh_token"].as_str().expect("refresh_token");
-    let (status, _, body) = api.get(access).await;
-    assert_eq!(
-        status, 200,
-        "the password flow's access token is accepted: {body}"
+    assert_random_number(
+        &api.get_root(Some(access)).await,
+        "the password flow's access token is accepted",
     );
-    let (status, _, _) = api
-        .get(tokens["id_token"].as_str().unwrap_or_default())
-        .await;
-    assert_eq!(status, 401, "its ID token is not");
+    let id_token = tokens["id_token"].as_str().unwrap_or_default();
+    let answer = api.get_root(Some(id_token)).await;
+    assert_invalid_token(
+        &answer,
+        ID_TOKEN_REASON,
+        id_token,
+        &api,
+        "its ID token is not",
+    );
 
     // REFRESH_TOKEN_AUTH: no password, no user name.
     let refreshed = printed_token(&run(&["--refresh-token", refresh], &[]));
-    let (status, _, body) = api.get(&refreshed).await;
-    assert_eq!(
-        status, 200,
-        "the refreshed access token is accepted: {body}"
+    assert_random_number(
+        &api.get_root(Some(&refreshed)).await,
+        "the refreshed access token is accepted",
     );
 
     // NEW_PASSWORD_REQUIRED, answered with --new-password, through both flows; afterwards the
@@ -320,8 +236,10 @@ async fn randapi_token_signs_in_to_moto_with_every_flow() {
             ],
             &[],
         ));
-        let (status, _, body) = api.get(&token).await;
-        assert_eq!(status, 200, "{user}: token after the new password: {body}");
+        assert_random_number(
+            &api.get_root(Some(&token)).await,
+            &format!("{user}: token after the new password"),
+        );
         let again = run(
             &[
                 "--username",

@@ -123,6 +123,32 @@ async fn the_tutorial_sequence_gives_tokens_that_randapi_judges_as_promised() {
     api.stop().await;
 }
 
+/// `randapi token` against moto's `pool` as the app client `client`, with `extra` arguments.
+fn randapi_token(
+    moto: &Moto,
+    pool: &Pool,
+    client: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Output {
+    let mut args = vec![
+        "token",
+        "--endpoint-url",
+        &moto.endpoint,
+        "--user-pool-id",
+        &pool.id,
+        "--client-id",
+        client,
+    ];
+    args.extend_from_slice(extra);
+    randapi(&args, env)
+}
+
+/// The arguments that sign `user` in with `password` through `flow` (`password` or `srp`).
+fn sign_in_args<'a>(user: &'a str, password: &'a str, flow: &'a str) -> [&'a str; 6] {
+    ["--username", user, "--password", password, "--flow", flow]
+}
+
 /// The access token `randapi token` printed: one line, a JWT, nothing else.
 fn printed_token(output: &Output) -> String {
     assert!(
@@ -146,25 +172,8 @@ async fn randapi_token_signs_in_to_moto_with_every_flow() {
     let pool = Pool::create(&moto);
     pool.sign_up_and_confirm(&moto, "xyz.abc", PASSWORD);
     let api = start_api(&moto, &pool, &[]).await;
-    let base: Vec<&str> = vec![
-        "token",
-        "--endpoint-url",
-        &moto.endpoint,
-        "--user-pool-id",
-        &pool.id,
-        "--client-id",
-        &pool.web_client,
-    ];
-    let with = |extra: &[&str]| -> Vec<String> {
-        base.iter()
-            .chain(extra)
-            .map(|s| (*s).to_owned())
-            .collect::<Vec<_>>()
-    };
     let run = |extra: &[&str], env: &[(&str, &str)]| {
-        let args = with(extra);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        randapi(&args, env)
+        randapi_token(&moto, &pool, &pool.web_client, extra, env)
     };
 
     // USER_SRP_AUTH, the default, with the password from COGNITO_PASSWORD.
@@ -180,14 +189,10 @@ async fn randapi_token_signs_in_to_moto_with_every_flow() {
     // USER_PASSWORD_AUTH with --json: every token and the expiry.
     let output = run(
         &[
-            "--username",
-            "xyz.abc",
-            "--password",
-            PASSWORD,
-            "--flow",
-            "password",
-            "--json",
-        ],
+            &sign_in_args("xyz.abc", PASSWORD, "password")[..],
+            &["--json"],
+        ]
+        .concat(),
         &[],
     );
     assert!(output.status.success(), "{}", stderr(&output));
@@ -225,44 +230,19 @@ async fn randapi_token_signs_in_to_moto_with_every_flow() {
         pool.admin_create_user(&moto, user, TEMPORARY_PASSWORD);
         let token = printed_token(&run(
             &[
-                "--username",
-                user,
-                "--password",
-                TEMPORARY_PASSWORD,
-                "--flow",
-                flow,
-                "--new-password",
-                NEW_PASSWORD,
-            ],
+                &sign_in_args(user, TEMPORARY_PASSWORD, flow)[..],
+                &["--new-password", NEW_PASSWORD],
+            ]
+            .concat(),
             &[],
         ));
         assert_random_number(
             &api.get_root(Some(&token)).await,
             &format!("{user}: token after the new password"),
         );
-        let again = run(
-            &[
-                "--username",
-                user,
-                "--password",
-                NEW_PASSWORD,
-                "--flow",
-                "password",
-            ],
-            &[],
-        );
+        let again = run(&sign_in_args(user, NEW_PASSWORD, "password"), &[]);
         printed_token(&again);
-        let old = run(
-            &[
-                "--username",
-                user,
-                "--password",
-                TEMPORARY_PASSWORD,
-                "--flow",
-                "password",
-            ],
-            &[],
-        );
+        let old = run(&sign_in_args(user, TEMPORARY_PASSWORD, "password"), &[]);
         assert_eq!(
             old.status.code(),
             Some(1),
@@ -273,17 +253,7 @@ async fn randapi_token_signs_in_to_moto_with_every_flow() {
     // An unconfirmed user: the error names the exception and the command that confirms.
     pool.sign_up(&moto, "pending.user", PASSWORD);
     for flow in ["password", "srp"] {
-        let output = run(
-            &[
-                "--username",
-                "pending.user",
-                "--password",
-                PASSWORD,
-                "--flow",
-                flow,
-            ],
-            &[],
-        );
+        let output = run(&sign_in_args("pending.user", PASSWORD, flow), &[]);
         assert_eq!(output.status.code(), Some(1), "{flow}: {}", stderr(&output));
         assert!(stdout(&output).is_empty(), "nothing on stdout on failure");
         let message = stderr(&output);
@@ -298,17 +268,7 @@ async fn randapi_token_signs_in_to_moto_with_every_flow() {
     }
 
     // A wrong password (the password flow: moto does not check SRP proofs).
-    let output = run(
-        &[
-            "--username",
-            "xyz.abc",
-            "--password",
-            "wrong",
-            "--flow",
-            "password",
-        ],
-        &[],
-    );
+    let output = run(&sign_in_args("xyz.abc", "wrong", "password"), &[]);
     assert_eq!(output.status.code(), Some(1));
     let message = stderr(&output);
     assert!(
@@ -318,22 +278,11 @@ async fn randapi_token_signs_in_to_moto_with_every_flow() {
     assert!(message.contains("hint: wrong password"), "{message}");
 
     // A client id that does not exist.
-    let output = randapi(
-        &[
-            "token",
-            "--endpoint-url",
-            &moto.endpoint,
-            "--user-pool-id",
-            &pool.id,
-            "--client-id",
-            "doesnotexist0000000000000",
-            "--username",
-            "xyz.abc",
-            "--password",
-            PASSWORD,
-            "--flow",
-            "password",
-        ],
+    let output = randapi_token(
+        &moto,
+        &pool,
+        "doesnotexist0000000000000",
+        &sign_in_args("xyz.abc", PASSWORD, "password"),
         &[],
     );
     assert_eq!(output.status.code(), Some(1));
@@ -342,32 +291,24 @@ async fn randapi_token_signs_in_to_moto_with_every_flow() {
     assert!(message.contains("--client-id"), "{message}");
 
     // An app client with a secret: SECRET_HASH from --client-secret; a wrong secret is refused.
-    let secret_args = |secret: &str| -> Vec<String> {
-        [
-            "token",
-            "--endpoint-url",
-            &moto.endpoint,
-            "--user-pool-id",
-            &pool.id,
-            "--client-id",
+    let with_secret = |secret: &str| {
+        randapi_token(
+            &moto,
+            &pool,
             &pool.secret_client,
-            "--username",
-            "xyz.abc",
-            "--password",
-            PASSWORD,
-            "--client-secret",
-            secret,
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect()
+            &[
+                "--username",
+                "xyz.abc",
+                "--password",
+                PASSWORD,
+                "--client-secret",
+                secret,
+            ],
+            &[],
+        )
     };
-    let good = secret_args(&pool.secret);
-    let good: Vec<&str> = good.iter().map(String::as_str).collect();
-    printed_token(&randapi(&good, &[]));
-    let bad = secret_args("not-the-secret");
-    let bad: Vec<&str> = bad.iter().map(String::as_str).collect();
-    let output = randapi(&bad, &[]);
+    printed_token(&with_secret(&pool.secret));
+    let output = with_secret("not-the-secret");
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr(&output).contains("NotAuthorizedException"),
@@ -390,39 +331,20 @@ fn randapi_token_needs_no_server_settings_but_its_own() {
     );
     assert!(stderr(&serve).contains("COGNITO_CLIENT_IDS"));
 
-    let output = randapi(
-        &[
-            "token",
-            "--client-id",
-            "c",
-            "--username",
-            "u",
-            "--password",
-            "p",
-            "--region",
-            "eu-west-1",
-        ],
-        &[],
-    );
+    let token_without_pool = |extra: &[&str]| {
+        let args: Vec<&str> = "token --client-id c --username u --password p"
+            .split(' ')
+            .chain(extra.iter().copied())
+            .collect();
+        randapi(&args, &[])
+    };
+    let output = token_without_pool(&["--region", "eu-west-1"]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     let message = stderr(&output);
     assert!(message.contains("--user-pool-id"), "{message}");
     assert!(!message.contains("COGNITO_CLIENT_IDS"), "{message}");
 
-    let output = randapi(
-        &[
-            "token",
-            "--client-id",
-            "c",
-            "--username",
-            "u",
-            "--password",
-            "p",
-            "--flow",
-            "password",
-        ],
-        &[],
-    );
+    let output = token_without_pool(&["--flow", "password"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("no region"), "{}", stderr(&output));
 }

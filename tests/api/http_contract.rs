@@ -13,9 +13,7 @@ const BARE_CHALLENGE: &str = r#"Bearer realm="randapi""#;
 
 #[tokio::test]
 async fn a_valid_access_token_gets_a_random_number_as_json() {
-    let key = key("key-valid");
-    let jwks = JwksServer::with_keys(&[&key]).await;
-    let app = spawn_app(&jwks).await;
+    let (key, _jwks, app) = spawn_app_with_key("key-valid").await;
 
     let answer = app.get_root(Some(&token(&key))).await;
 
@@ -62,9 +60,7 @@ async fn health_answers_while_the_jwks_hangs() {
 
 #[tokio::test]
 async fn requests_without_bearer_credentials_get_a_bare_challenge() {
-    let key = key("key-bare");
-    let jwks = JwksServer::with_keys(&[&key]).await;
-    let app = spawn_app(&jwks).await;
+    let (_key, _jwks, app) = spawn_app_with_key("key-bare").await;
 
     let cases: [(&[&str], &str); 5] = [
         (&[], "no Authorization header"),
@@ -93,9 +89,7 @@ async fn requests_without_bearer_credentials_get_a_bare_challenge() {
 
 #[tokio::test]
 async fn malformed_authorization_headers_are_invalid_requests() {
-    let key = key("key-malformed");
-    let jwks = JwksServer::with_keys(&[&key]).await;
-    let app = spawn_app(&jwks).await;
+    let (key, _jwks, app) = spawn_app_with_key("key-malformed").await;
     let good = token(&key);
     let two_tokens = format!("Bearer {good} {good}");
     let bearer_good = format!("Bearer {good}");
@@ -136,9 +130,7 @@ async fn malformed_authorization_headers_are_invalid_requests() {
 
 #[tokio::test]
 async fn an_authorization_header_that_is_not_text_is_an_invalid_request() {
-    let key = key("key-obs-text");
-    let jwks = JwksServer::with_keys(&[&key]).await;
-    let app = spawn_app(&jwks).await;
+    let (_key, _jwks, app) = spawn_app_with_key("key-obs-text").await;
     let mut headers = HeaderMap::new();
     headers.insert(
         "authorization",
@@ -163,9 +155,7 @@ async fn an_authorization_header_that_is_not_text_is_an_invalid_request() {
 
 #[tokio::test]
 async fn the_bearer_scheme_is_case_insensitive() {
-    let key = key("key-case");
-    let jwks = JwksServer::with_keys(&[&key]).await;
-    let app = spawn_app(&jwks).await;
+    let (key, _jwks, app) = spawn_app_with_key("key-case").await;
     let token = token(&key);
 
     for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
@@ -279,9 +269,7 @@ fn allowed_headers(answer: &Answer) -> Vec<String> {
 
 #[tokio::test]
 async fn preflight_requests_pass_without_a_token_and_allow_the_authorization_header() {
-    let key = key("key-cors");
-    let jwks = JwksServer::with_keys(&[&key]).await;
-    let app = spawn_app(&jwks).await;
+    let (_key, _jwks, app) = spawn_app_with_key("key-cors").await;
 
     for path in ["/", "/health", "/no/such/path"] {
         let answer = app
@@ -351,9 +339,7 @@ async fn only_configured_origins_get_cors_headers() {
 
 #[tokio::test]
 async fn request_headers_over_16_kib_are_refused_with_431() {
-    let key = key("key-431");
-    let jwks = JwksServer::with_keys(&[&key]).await;
-    let app = spawn_app(&jwks).await;
+    let (key, _jwks, app) = spawn_app_with_key("key-431").await;
     let token = token(&key);
     let with_padding = |sizes: &[usize]| {
         let mut headers = HeaderMap::new();
@@ -393,9 +379,7 @@ async fn request_headers_over_16_kib_are_refused_with_431() {
 
 #[tokio::test]
 async fn an_unknown_path_is_404_without_asking_for_a_token() {
-    let key = key("key-404");
-    let jwks = JwksServer::with_keys(&[&key]).await;
-    let app = spawn_app(&jwks).await;
+    let (key, _jwks, app) = spawn_app_with_key("key-404").await;
 
     for (path, token) in [
         ("/nope", None),

@@ -400,9 +400,7 @@ async fn each_broken_jwks_answer_leaves_the_good_keys_in_place() {
 
 #[tokio::test]
 async fn jwks_requests_name_randapi_as_their_user_agent() {
-    let main = key("key-ua");
-    let jwks = JwksServer::with_keys(&[&main]).await;
-    let app = spawn_app(&jwks).await;
+    let (main, jwks, app) = spawn_app_with_key("key-ua").await;
     assert_random_number(&app.get_root(Some(&token(&main))).await, "warm-up");
 
     let agents = jwks.user_agents();

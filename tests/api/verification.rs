@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RSA_PKCS1_SHA512, RSA_PSS_SHA256};
-use randapi::dev::{SigningKey, b64};
+use randapi::dev::b64;
 use serde_json::{Value, json};
 
 use crate::common::*;
@@ -48,13 +48,6 @@ async fn assert_each_refused(app: &TestApp, jwks: &JwksServer, valid: &str, case
     }
     assert_random_number(&app.get_root(Some(valid)).await, "the valid token, after");
     assert_eq!(jwks.requests(), 1, "only the start-up fetch");
-}
-
-/// An app trusting only `main`, its JWKS server, and a valid token.
-async fn app_trusting(main: &SigningKey) -> (JwksServer, TestApp, String) {
-    let jwks = JwksServer::with_keys(&[main]).await;
-    let app = spawn_app(&jwks).await;
-    (jwks, app, token(main))
 }
 
 /// The three segments of `token`.
@@ -262,10 +255,10 @@ async fn a_kid_without_a_usable_key_is_refused() {
 
 #[tokio::test]
 async fn a_signature_that_does_not_verify_is_refused() {
-    let main = key("key-signature-5d1c");
+    let (main, jwks, app) = spawn_app_with_key("key-signature-5d1c").await;
     let other = key("key-forger-77aa");
     let attacker_jwks = JwksServer::with_keys(&[&other]).await;
-    let (jwks, app, valid) = app_trusting(&main).await;
+    let valid = token(&main);
     let kid = main.kid();
     let [valid_header, _, valid_signature] = segments(&valid);
     let payload = b64(claims().to_string());
@@ -335,8 +328,8 @@ async fn a_signature_that_does_not_verify_is_refused() {
 
 #[tokio::test]
 async fn claims_of_the_wrong_kind_or_type_are_refused() {
-    let main = key("key-claims-5d1c");
-    let (jwks, app, valid) = app_trusting(&main).await;
+    let (main, jwks, app) = spawn_app_with_key("key-claims-5d1c").await;
+    let valid = token(&main);
     let now = now();
     let sign = |claims: Value| main.sign(&claims).expect("sign");
 
@@ -373,8 +366,8 @@ async fn claims_of_the_wrong_kind_or_type_are_refused() {
 
 #[tokio::test]
 async fn a_token_outside_its_time_window_is_refused() {
-    let main = key("key-time-5d1c");
-    let (jwks, app, valid) = app_trusting(&main).await;
+    let (main, jwks, app) = spawn_app_with_key("key-time-5d1c").await;
+    let valid = token(&main);
     let now = now();
     let sign = |claims: Value| main.sign(&claims).expect("sign");
 
@@ -407,8 +400,8 @@ async fn a_token_outside_its_time_window_is_refused() {
 
 #[tokio::test]
 async fn a_token_for_another_issuer_client_or_audience_is_refused() {
-    let main = key("key-policy-5d1c");
-    let (jwks, app, valid) = app_trusting(&main).await;
+    let (main, jwks, app) = spawn_app_with_key("key-policy-5d1c").await;
+    let valid = token(&main);
     let sign = |claims: Value| main.sign(&claims).expect("sign");
 
     let cases = [

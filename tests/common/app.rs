@@ -20,7 +20,9 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::{CLIENT_ID, ISSUER, JwksServer, OTHER_ALLOWED_CLIENT_ID, init_tracing};
+use randapi::dev::SigningKey;
+
+use super::{CLIENT_ID, ISSUER, JwksServer, OTHER_ALLOWED_CLIENT_ID, init_tracing, key};
 
 /// The configuration of an app that trusts tokens of [`ISSUER`] for [`CLIENT_ID`] and
 /// [`OTHER_ALLOWED_CLIENT_ID`], signed by the keys at `jwks_url`. Everything else is the
@@ -63,6 +65,15 @@ pub async fn spawn_app_with(jwks: &JwksServer, edit: impl FnOnce(&mut Config)) -
     let mut config = config(&jwks.url());
     edit(&mut config);
     TestApp::spawn(config).await
+}
+
+/// The start of most tests: a fresh key `kid`, a JWKS server serving it, and an app with
+/// [`config`] that trusts that server. Keep the server alive as long as the app (`_jwks`).
+pub async fn spawn_app_with_key(kid: &str) -> (SigningKey, JwksServer, TestApp) {
+    let key = key(kid);
+    let jwks = JwksServer::with_keys(&[&key]).await;
+    let app = spawn_app(&jwks).await;
+    (key, jwks, app)
 }
 
 /// A running in-process randapi. Stops when dropped (or with [`TestApp::stop`], which also

@@ -290,13 +290,7 @@ fn answer<'a>(
             }
             Behaviour::Redirect(document) => {
                 if path == MOVED_PATH {
-                    write_full(
-                        stream,
-                        "200 OK",
-                        "application/json",
-                        document.to_string().as_bytes(),
-                    )
-                    .await;
+                    answer(stream, Behaviour::Keys(document), path, state).await;
                 } else {
                     let head = format!(
                         "HTTP/1.1 302 Found\r\nLocation: {MOVED_PATH}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"

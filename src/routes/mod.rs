@@ -19,10 +19,12 @@ use crate::auth::{Authenticator, CognitoAuthLayer, ErrorBody};
 use crate::config::CorsOrigins;
 use crate::dev::DevIssuer;
 
-pub use health::health;
-pub use middleware::{MAX_HEADER_BYTES, limit_header_size, limit_request_time, log_request};
-pub use openapi::{OPENAPI_JSON, openapi_json};
-pub use random_number::{RandomNumber, draw, random_number};
+use health::health;
+use middleware::{limit_header_size, limit_request_time, log_request};
+use openapi::openapi_json;
+use random_number::random_number;
+
+pub use random_number::draw;
 
 /// What the router needs.
 #[derive(Debug, Clone)]

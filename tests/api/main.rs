@@ -6,4 +6,5 @@ mod http_contract;
 mod key_cache;
 mod process;
 mod random_number;
+mod token_rules;
 mod verification;

@@ -28,12 +28,19 @@ use super::{CLIENT_ID, ISSUER, JwksServer, OTHER_ALLOWED_CLIENT_ID, init_tracing
 /// [`OTHER_ALLOWED_CLIENT_ID`], signed by the keys at `jwks_url`. Everything else is the
 /// production default, but for the address (127.0.0.1:0), JSON logs and a 5 s shutdown grace.
 pub fn config(jwks_url: &str) -> Config {
-    let args = ServeArgs {
+    config_with_args(jwks_url, |_| {})
+}
+
+/// As [`config`], with `edit` applied to the arguments before they are read: for a test about
+/// how a value is read (the typed fields skip the parsing).
+pub fn config_with_args(jwks_url: &str, edit: impl FnOnce(&mut ServeArgs)) -> Config {
+    let mut args = ServeArgs {
         cognito_issuer: Some(ISSUER.into()),
         cognito_jwks_url: Some(jwks_url.into()),
         cognito_client_ids: Some(format!("{CLIENT_ID},{OTHER_ALLOWED_CLIENT_ID}")),
         ..ServeArgs::default()
     };
+    edit(&mut args);
     local(args.validate().expect("the test configuration is valid"))
 }
 

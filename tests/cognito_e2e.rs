@@ -29,10 +29,12 @@ const ID_TOKEN_REASON: &str = "token is an ID token; send the access token";
 
 /// randapi configured as the README says for moto: issuer and JWKS URL apart, the first client.
 async fn start_api(moto: &Moto, pool: &Pool, required_groups: &[&str]) -> TestApp {
-    let mut config = common::config(&moto.jwks_url(&pool.id));
-    config.policy.issuer = issuer(&pool.id);
-    config.policy.client_ids = vec![pool.web_client.clone()];
-    config.policy.required_groups = required_groups.iter().map(|g| (*g).to_owned()).collect();
+    let mut config = common::cognito_config(
+        &issuer(&pool.id),
+        &moto.jwks_url(&pool.id),
+        &[&pool.web_client],
+    );
+    config.required_groups = required_groups.iter().map(|g| (*g).to_owned()).collect();
     config.log_format = LogFormat::Text;
     TestApp::spawn(config).await
 }

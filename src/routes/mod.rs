@@ -70,11 +70,13 @@ async fn not_found() -> impl IntoResponse {
     )
 }
 
-/// The application: `GET /` behind the Cognito layer, `GET /health` open, and in `--dev` mode the
+/// The application: `GET /` (and `GET /random`) behind the Cognito layer, `GET /health` open, and in `--dev` mode the
 /// local issuer's JWKS and token routes.
 pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/", get(random_number))
+        // The same handler where API Gateway's `OPTIONS /{proxy+}` route catches the preflight.
+        .route("/random", get(random_number))
         .route_layer(CognitoAuthLayer::new(state.auth.clone()))
         .route("/health", get(health))
         .route("/openapi.json", get(openapi_json));

@@ -107,7 +107,7 @@ async fn scopes_are_separated_by_u0020_only() {
     let main = key("key-scope-13f7");
     let jwks = JwksServer::with_keys(&[&main]).await;
     let app = spawn_app_with(&jwks, |config| {
-        config.policy.required_scopes = vec!["api/read".into()];
+        config.required_scopes = vec!["api/read".into()];
     })
     .await;
     let with_scope = |scope: &str| {
@@ -136,10 +136,8 @@ async fn scopes_are_separated_by_u0020_only() {
 
     // The configured list splits the same way: a tab does not separate two scopes, so a token
     // with one of the two names lacks the one (odd) configured scope.
-    let app = TestApp::spawn(config_with_args(&jwks.url(), |args| {
-        args.cognito_required_scopes = Some("api/write\tapi/read".into());
-    }))
-    .await;
+    let flags = ["--cognito-required-scopes=api/write\tapi/read"];
+    let app = TestApp::spawn(config_with_flags(&jwks.url(), &flags)).await;
     let answer = app.get_root(Some(&with_scope("api/read"))).await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN, "body {}", answer.body);
     assert_eq!(

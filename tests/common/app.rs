@@ -5,14 +5,13 @@
 //! [`dev_config`], change the typed fields a test needs, and pass it to [`TestApp::spawn`]:
 //!
 //! ```ignore
-//! let app = spawn_app_with(&jwks, |config| config.jwks.cooldown = Duration::from_millis(100)).await;
+//! let app = spawn_app_with(&jwks, |config| config.jwks_cooldown = Duration::from_millis(100)).await;
 //! ```
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use randapi::auth::JwksCache;
-use randapi::config::{Config, LogFormat, ServeArgs};
+use randapi::config::{Config, KeySource, ServeArgs};
 use randapi::startup::{Application, StartError};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -28,38 +27,54 @@ use super::{CLIENT_ID, ISSUER, JwksServer, OTHER_ALLOWED_CLIENT_ID, init_tracing
 /// [`OTHER_ALLOWED_CLIENT_ID`], signed by the keys at `jwks_url`. Everything else is the
 /// production default, but for the address (127.0.0.1:0), JSON logs and a 5 s shutdown grace.
 pub fn config(jwks_url: &str) -> Config {
-    config_with_args(jwks_url, |_| {})
+    config_with_flags(jwks_url, &[])
 }
 
-/// As [`config`], with `edit` applied to the arguments before they are read: for a test about
-/// how a value is read (the typed fields skip the parsing).
-pub fn config_with_args(jwks_url: &str, edit: impl FnOnce(&mut ServeArgs)) -> Config {
-    let mut args = ServeArgs {
-        cognito_issuer: Some(ISSUER.into()),
-        cognito_jwks_url: Some(jwks_url.into()),
-        cognito_client_ids: Some(format!("{CLIENT_ID},{OTHER_ALLOWED_CLIENT_ID}")),
-        ..ServeArgs::default()
-    };
-    edit(&mut args);
-    local(args.validate().expect("the test configuration is valid"))
+/// A configuration as [`config`]'s, for another issuer, JWKS and app clients (an emulator's
+/// pool, say).
+pub fn cognito_config(issuer: &str, jwks_url: &str, client_ids: &[&str]) -> Config {
+    from_flags(&[
+        format!("--cognito-issuer={issuer}"),
+        format!("--cognito-jwks-url={jwks_url}"),
+        format!("--cognito-client-ids={}", client_ids.join(",")),
+    ])
+}
+
+/// As [`config`], with `flags` parsed on top as `randapi serve` parses them: for a test about how
+/// a value is read (the typed fields skip the parsing).
+pub fn config_with_flags(jwks_url: &str, flags: &[&str]) -> Config {
+    let mut all = vec![
+        format!("--cognito-issuer={ISSUER}"),
+        format!("--cognito-jwks-url={jwks_url}"),
+        format!("--cognito-client-ids={CLIENT_ID},{OTHER_ALLOWED_CLIENT_ID}"),
+    ];
+    all.extend(flags.iter().map(|flag| (*flag).to_owned()));
+    from_flags(&all)
 }
 
 /// The configuration of `--dev` mode (embedded issuer) on 127.0.0.1:0.
 pub fn dev_config() -> Config {
-    let args = ServeArgs {
-        dev: true,
-        ..ServeArgs::default()
-    };
-    local(args.validate().expect("the --dev configuration is valid"))
+    from_flags(&["--dev".to_owned()])
 }
 
-/// What every in-process app shares: loopback, a free port, JSON logs, a short grace.
-fn local(mut config: Config) -> Config {
-    config.host = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    config.port = 0;
-    config.log_format = LogFormat::Json;
-    config.shutdown_grace = Duration::from_secs(5);
-    config
+/// The configuration `randapi serve` gets from `flags` (clap parses them, the environment is not
+/// read), on 127.0.0.1:0 with JSON logs and a short shutdown grace.
+fn from_flags(flags: &[String]) -> Config {
+    let local = [
+        "--host=127.0.0.1",
+        "--port=0",
+        "--log-format=json",
+        "--shutdown-grace=5s",
+    ];
+    ServeArgs::from_flags(
+        local
+            .iter()
+            .map(|flag| (*flag).to_owned())
+            .chain(flags.iter().cloned()),
+    )
+    .expect("the test flags parse")
+    .into_config()
+    .expect("the test configuration is valid")
 }
 
 /// Starts randapi with [`config`] against `jwks`.
@@ -90,8 +105,8 @@ pub struct TestApp {
     pub base: String,
     /// The app's key cache (counts its fetches).
     pub jwks: JwksCache,
-    /// The JWKS URL the app was given (must never appear in an answer).
-    pub jwks_url: String,
+    /// The JWKS URL the app was given (must never appear in an answer); `None` in `--dev` mode.
+    pub jwks_url: Option<String>,
     client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), StartError>>>,
@@ -156,7 +171,10 @@ impl TestApp {
     /// Starts randapi with `config` (use [`config`] or [`dev_config`] and change fields).
     pub async fn spawn(config: Config) -> Self {
         init_tracing();
-        let jwks_url = config.jwks.url.to_string();
+        let jwks_url = match &config.keys {
+            KeySource::Cognito { jwks_url, .. } => Some(jwks_url.to_string()),
+            KeySource::Dev => None,
+        };
         let app = Application::build(config).await.expect("app builds");
         let base = format!("http://{}", app.local_addr());
         let jwks = app.jwks().clone();

@@ -118,7 +118,7 @@ pub fn invalid_token_challenge(reason: &str) -> String {
 /// Checks a 401 `invalid_token` refusal with `reason`, leaking nothing of `token` or `app`.
 pub fn assert_invalid_token(answer: &Answer, reason: &str, token: &str, app: &TestApp, case: &str) {
     let mut secrets = secrets_of(token);
-    secrets.push(app.jwks_url.clone());
+    secrets.extend(app.jwks_url.clone());
     assert_refusal(
         answer,
         StatusCode::UNAUTHORIZED,
@@ -133,7 +133,7 @@ pub fn assert_invalid_token(answer: &Answer, reason: &str, token: &str, app: &Te
 /// Checks a 503 for missing keys: `Retry-After` in whole seconds (at least 1), no challenge.
 pub fn assert_keys_unavailable(answer: &Answer, token: &str, app: &TestApp, case: &str) {
     let mut secrets = secrets_of(token);
-    secrets.push(app.jwks_url.clone());
+    secrets.extend(app.jwks_url.clone());
     assert_refusal(
         answer,
         StatusCode::SERVICE_UNAVAILABLE,

@@ -15,7 +15,7 @@ use std::process::{Command, Output, Stdio};
 
 use common::{
     TestApp, assert_invalid_token, assert_random_number, run_randapi as randapi,
-    stderr_of as stderr, stdout_of as stdout,
+    stderr_of as stderr, stdout_of as stdout, token_args_without_pool,
 };
 use moto::{GROUP, Moto, Pool, field, issuer};
 use randapi::config::LogFormat;
@@ -333,13 +333,8 @@ fn randapi_token_needs_no_server_settings_but_its_own() {
     );
     assert!(stderr(&serve).contains("COGNITO_CLIENT_IDS"));
 
-    let token_without_pool = |extra: &[&str]| {
-        let args: Vec<&str> = "token --client-id c --username u --password p"
-            .split(' ')
-            .chain(extra.iter().copied())
-            .collect();
-        randapi(&args, &[])
-    };
+    let token_without_pool =
+        |extra: &[&str]| randapi(&[&token_args_without_pool()[..], extra].concat(), &[]);
     let output = token_without_pool(&["--region", "eu-west-1"]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     let message = stderr(&output);

@@ -484,14 +484,16 @@ async fn tokens_never_reach_the_logs_even_at_trace_level() {
 
 #[tokio::test]
 async fn a_bad_server_variable_stops_only_the_server() {
-    let run = |args: &'static [&'static str]| async move {
+    let run = |args: &[&str]| {
         let child = randapi(args, &[("PORT", "abc")])
             .spawn()
             .expect("randapi starts");
-        tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
-            .await
-            .expect("randapi exits")
-            .expect("output")
+        async move {
+            tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+                .await
+                .expect("randapi exits")
+                .expect("output")
+        }
     };
     for args in [&[][..], &["serve"][..], &["--dev"][..]] {
         let output = run(args).await;
@@ -503,16 +505,7 @@ async fn a_bad_server_variable_stops_only_the_server() {
         );
     }
     // The token command reads no server variable: it gets as far as its own usage error.
-    let output = run(&[
-        "token",
-        "--client-id",
-        "c",
-        "--username",
-        "u",
-        "--password",
-        "p",
-    ])
-    .await;
+    let output = run(&token_args_without_pool()).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(

@@ -42,6 +42,14 @@ fn std_command(args: &[&str], envs: &[(&str, &str)]) -> std::process::Command {
     command
 }
 
+/// The arguments of a `randapi token` call that names a client, a user and a password but no
+/// pool id and no region: it stops at its own usage error, before any network call.
+pub fn token_args_without_pool() -> Vec<&'static str> {
+    "token --client-id c --username u --password p"
+        .split(' ')
+        .collect()
+}
+
 /// The environment of a server on 127.0.0.1:`port` that trusts the test issuer and
 /// [`CLIENT_ID`], with keys from `jwks_url`. Tests append what they change.
 pub fn server_env<'a>(port: &'a str, jwks_url: &'a str) -> Vec<(&'static str, &'a str)> {

@@ -1,6 +1,7 @@
-//! Black-box tests of randapi's contract (CONTRACT.md), one test binary.
+//! Black-box tests of randapi's HTTP contract, one test binary.
 
-mod helpers;
+#[path = "../common/mod.rs"]
+mod common;
 mod http_contract;
 mod key_cache;
 mod metrics;

@@ -6,9 +6,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Map, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 
-use crate::helpers::*;
+use crate::common::*;
 
 /// The EMF specification's required structure, and our namespace and dimension.
 fn check_emf(line: &Map<String, Value>) {
@@ -39,28 +38,15 @@ fn check_emf(line: &Map<String, Value>) {
 async fn the_binary_writes_emf_lines_that_count_what_happened() {
     let main = key("key-metrics");
     let jwks = JwksServer::with_keys(&[&main]).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
+    let port = free_port();
     let (jwks_url, port_text) = (jwks.url(), port.to_string());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_randapi"))
-        .env_clear()
-        .envs([
-            ("PORT", port_text.as_str()),
-            ("HOST", "127.0.0.1"),
-            ("COGNITO_ISSUER", ISSUER),
-            ("COGNITO_JWKS_URL", jwks_url.as_str()),
-            ("COGNITO_CLIENT_IDS", CLIENT_ID),
-            ("LOG_FORMAT", "json"),
-            ("METRICS_INTERVAL", "1s"),
-        ])
-        .stdin(Stdio::null())
+    let mut env = server_env(&port_text, &jwks_url);
+    env.extend([("LOG_FORMAT", "json"), ("METRICS_INTERVAL", "1s")]);
+    let mut child = randapi(&[], &env)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
         .spawn()
         .expect("randapi starts");
+    drain_stderr(&mut child);
     let stdout = child.stdout.take().expect("stdout");
     let lines = tokio::spawn(async move {
         let mut all = Vec::new();
@@ -105,15 +91,8 @@ async fn the_binary_writes_emf_lines_that_count_what_happened() {
     }
     // Two intervals: the counts above are all in lines by then.
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let pid = child.id().expect("running");
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .expect("kill");
-    tokio::time::timeout(Duration::from_secs(20), child.wait())
-        .await
-        .expect("exits")
-        .expect("wait");
+    send_signal(&child, "TERM");
+    assert_eq!(exit_status(&mut child).await.code(), Some(0));
     let lines = lines.await.expect("stdout");
 
     let emf: Vec<Map<String, Value>> = lines

@@ -97,8 +97,11 @@ pub fn refusal_code(error: &AuthError) -> usize {
     }
 }
 
+/// Reads the open-connection count of a serve loop that keeps its own.
+type ConnectionSource = Box<dyn Fn() -> usize + Send + Sync>;
+
 /// The process's counters and gauges.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Metrics {
     requests: AtomicU64,
     responses_2xx: AtomicU64,
@@ -112,6 +115,15 @@ pub struct Metrics {
     refused: [AtomicU64; REFUSAL_CODES.len()],
     open_connections: Arc<AtomicUsize>,
     connections_tracked: AtomicBool,
+    connection_source: OnceLock<ConnectionSource>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics")
+            .field("requests", &self.requests)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The metrics of this process.
@@ -202,6 +214,12 @@ impl Metrics {
         self.connections_tracked.store(true, Ordering::Relaxed);
     }
 
+    /// For a serve loop that counts its connections itself: `OpenConnections` is read from
+    /// `source` when each line is written. The first source given wins.
+    pub fn report_open_connections(&self, source: impl Fn() -> usize + Send + Sync + 'static) {
+        let _ = self.connection_source.set(Box::new(source));
+    }
+
     /// Takes this interval's counts (resetting them) and reads the gauges of `auth`.
     pub fn take(&self, auth: Option<&Authenticator>) -> Snapshot {
         let take = |c: &AtomicU64| c.swap(0, Ordering::Relaxed) as f64;
@@ -238,8 +256,14 @@ impl Metrics {
                 ));
             }
         }
-        if self.connections_tracked.load(Ordering::Relaxed) {
-            let open = self.open_connections.load(Ordering::Relaxed);
+        let open = match self.connection_source.get() {
+            Some(source) => Some(source()),
+            None => self
+                .connections_tracked
+                .load(Ordering::Relaxed)
+                .then(|| self.open_connections.load(Ordering::Relaxed)),
+        };
+        if let Some(open) = open {
             values.push(("OpenConnections".into(), "Count", open as f64));
         }
         Snapshot { values }
@@ -453,6 +477,8 @@ mod tests {
         assert_eq!(get(&second, "Requests"), Some(0.0));
         // Open connections are absent until a serve loop tracks them.
         assert_eq!(get(&second, "OpenConnections"), None);
+        metrics.report_open_connections(|| 7);
+        assert_eq!(get(&metrics.take(None), "OpenConnections"), Some(7.0));
     }
 
     #[test]

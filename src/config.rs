@@ -35,8 +35,14 @@ pub mod defaults {
     pub const CLOCK_LEEWAY: &str = "60s";
     /// `REQUEST_TIMEOUT` when unset.
     pub const REQUEST_TIMEOUT: &str = "10s";
-    /// `SHUTDOWN_GRACE` when unset.
-    pub const SHUTDOWN_GRACE: &str = "25s";
+    /// `SHUTDOWN_GRACE` when unset: with the delay, 25 s, inside ECS's 30 s stop timeout.
+    pub const SHUTDOWN_GRACE: &str = "20s";
+    /// `SHUTDOWN_DELAY` when unset.
+    pub const SHUTDOWN_DELAY: &str = "5s";
+    /// `HEADER_READ_TIMEOUT` when unset.
+    pub const HEADER_READ_TIMEOUT: &str = "10s";
+    /// `KEEPALIVE_TIMEOUT` when unset: longer than the 60 s idle timeout of AWS load balancers.
+    pub const KEEPALIVE_TIMEOUT: &str = "75s";
 }
 
 /// The flags and variables of `randapi` (serve mode).
@@ -122,6 +128,24 @@ pub struct ServeArgs {
     #[arg(long, env = "SHUTDOWN_GRACE", default_value = defaults::SHUTDOWN_GRACE)]
     pub shutdown_grace: String,
 
+    // The serve loop's connection settings.
+    /// After SIGTERM, how long to keep serving and accepting (the load balancer may still send
+    /// requests here); `0s` skips it. SIGINT always skips it.
+    #[arg(long, env = "SHUTDOWN_DELAY", default_value = defaults::SHUTDOWN_DELAY)]
+    pub shutdown_delay: String,
+
+    /// Close a connection that has not sent a complete request head within this long.
+    #[arg(long, env = "HEADER_READ_TIMEOUT", default_value = defaults::HEADER_READ_TIMEOUT)]
+    pub header_read_timeout: String,
+
+    /// Close an idle keep-alive connection after this long.
+    #[arg(long, env = "KEEPALIVE_TIMEOUT", default_value = defaults::KEEPALIVE_TIMEOUT)]
+    pub keepalive_timeout: String,
+
+    /// Most client connections open at once (default: the open-file limit less a reserve).
+    #[arg(long, env = "MAX_CONNECTIONS")]
+    pub max_connections: Option<String>,
+
     /// Development mode: an embedded local issuer instead of Cognito. Never for production.
     #[arg(long)]
     pub dev: bool,
@@ -143,6 +167,10 @@ impl Default for ServeArgs {
             clock_leeway: defaults::CLOCK_LEEWAY.into(),
             request_timeout: defaults::REQUEST_TIMEOUT.into(),
             shutdown_grace: defaults::SHUTDOWN_GRACE.into(),
+            shutdown_delay: defaults::SHUTDOWN_DELAY.into(),
+            header_read_timeout: defaults::HEADER_READ_TIMEOUT.into(),
+            keepalive_timeout: defaults::KEEPALIVE_TIMEOUT.into(),
+            max_connections: None,
             cognito_user_pool_id: None,
             cognito_region: None,
             aws_region: None,
@@ -257,6 +285,14 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Drain time after SIGTERM.
     pub shutdown_grace: Duration,
+    /// Serving time after SIGTERM before closing (may be zero).
+    pub shutdown_delay: Duration,
+    /// Time to receive a complete request head.
+    pub header_read_timeout: Duration,
+    /// Idle time after which a keep-alive connection is closed.
+    pub keepalive_timeout: Duration,
+    /// Connection cap; `None`: from the open-file limit.
+    pub max_connections: Option<usize>,
     /// Development mode (embedded issuer).
     pub dev: bool,
 }
@@ -490,8 +526,43 @@ impl ServeArgs {
                 &self.shutdown_grace,
                 "SHUTDOWN_GRACE",
                 "shutdown-grace",
-                "25s",
+                "20s",
             )?,
+            shutdown_delay: humantime::parse_duration(self.shutdown_delay.trim()).map_err(
+                |_| {
+                    err(
+                        "SHUTDOWN_DELAY",
+                        "shutdown-delay",
+                        "is not a duration like 5s or 0s",
+                        "5s",
+                    )
+                },
+            )?,
+            header_read_timeout: duration(
+                &self.header_read_timeout,
+                "HEADER_READ_TIMEOUT",
+                "header-read-timeout",
+                "10s",
+            )?,
+            keepalive_timeout: duration(
+                &self.keepalive_timeout,
+                "KEEPALIVE_TIMEOUT",
+                "keepalive-timeout",
+                "75s",
+            )?,
+            max_connections: match non_empty(&self.max_connections) {
+                None => None,
+                Some(value) => Some(value.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(
+                    || {
+                        err(
+                            "MAX_CONNECTIONS",
+                            "max-connections",
+                            "is not a whole number above zero",
+                            "4096",
+                        )
+                    },
+                )?),
+            },
             dev: self.dev,
         })
     }
@@ -821,6 +892,65 @@ mod tests {
                     ..args()
                 },
                 "REQUEST_TIMEOUT",
+            ),
+        ];
+        for (case, variable) in cases {
+            assert_eq!(failing_variable(case), variable);
+        }
+    }
+
+    #[test]
+    fn connection_settings_are_checked() {
+        let config = args().validate().expect("valid");
+        assert_eq!(config.shutdown_delay, Duration::from_secs(5));
+        assert_eq!(config.shutdown_grace, Duration::from_secs(20));
+        assert_eq!(config.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(config.keepalive_timeout, Duration::from_secs(75));
+        assert_eq!(config.max_connections, None);
+        let set = ServeArgs {
+            shutdown_delay: "0s".into(),
+            max_connections: Some("100".into()),
+            ..args()
+        }
+        .validate()
+        .expect("valid");
+        assert_eq!(set.shutdown_delay, Duration::ZERO);
+        assert_eq!(set.max_connections, Some(100));
+        let cases: Vec<(ServeArgs, &str)> = vec![
+            (
+                ServeArgs {
+                    shutdown_delay: "later".into(),
+                    ..args()
+                },
+                "SHUTDOWN_DELAY",
+            ),
+            (
+                ServeArgs {
+                    header_read_timeout: "0s".into(),
+                    ..args()
+                },
+                "HEADER_READ_TIMEOUT",
+            ),
+            (
+                ServeArgs {
+                    keepalive_timeout: "x".into(),
+                    ..args()
+                },
+                "KEEPALIVE_TIMEOUT",
+            ),
+            (
+                ServeArgs {
+                    max_connections: Some("0".into()),
+                    ..args()
+                },
+                "MAX_CONNECTIONS",
+            ),
+            (
+                ServeArgs {
+                    max_connections: Some("many".into()),
+                    ..args()
+                },
+                "MAX_CONNECTIONS",
             ),
         ];
         for (case, variable) in cases {

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod dev;
 pub mod routes;
+pub mod serve;
 pub mod startup;
 pub mod telemetry;
 pub mod token;

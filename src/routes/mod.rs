@@ -2,6 +2,7 @@
 
 mod dev;
 mod health;
+mod host;
 mod middleware;
 mod openapi;
 mod random_number;
@@ -20,6 +21,7 @@ use crate::config::CorsOrigins;
 use crate::dev::DevIssuer;
 
 pub use health::health;
+pub use host::{host_problem, is_valid_host, require_valid_host};
 pub use middleware::{MAX_HEADER_BYTES, limit_header_size, limit_request_time, log_request};
 pub use openapi::{OPENAPI_JSON, openapi_json};
 pub use random_number::{RandomNumber, draw, random_number};
@@ -68,18 +70,35 @@ async fn not_found() -> impl IntoResponse {
     )
 }
 
+async fn method_not_allowed() -> impl IntoResponse {
+    // axum adds the `Allow` header of the route.
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Json(ErrorBody {
+            error: "method_not_allowed",
+            message: "this method is not allowed on this path",
+        }),
+    )
+}
+
 /// The application: `GET /` behind the Cognito layer, `GET /health` open, and in `--dev` mode the
 /// local issuer's JWKS and token routes.
 pub fn router(state: AppState) -> Router {
-    let mut router = Router::new()
+    // The 405 of `/` is inside the Cognito layer, so a request without a valid token gets 401
+    // whatever its method.
+    let protected = Router::new()
         .route("/", get(random_number))
-        .route_layer(CognitoAuthLayer::new(state.auth.clone()))
+        .method_not_allowed_fallback(method_not_allowed)
+        .route_layer(CognitoAuthLayer::new(state.auth.clone()));
+    let mut open = Router::new()
         .route("/health", get(health))
         .route("/openapi.json", get(openapi_json));
     if let Some(issuer) = state.dev.clone() {
-        router = router.merge(dev::router(issuer));
+        open = open.merge(dev::router(issuer));
     }
-    router
+    let cors = cors(&state.cors);
+    protected
+        .merge(open.method_not_allowed_fallback(method_not_allowed))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.request_timeout,
@@ -87,7 +106,11 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn(limit_header_size))
         // Outside the header limit so a browser can read the 431 too.
-        .layer(cors(&state.cors))
+        .layer(cors.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            cors,
+            require_valid_host,
+        ))
         .layer(axum::middleware::from_fn(log_request))
         .layer(
             tower_http::set_header::SetResponseHeaderLayer::if_not_present(

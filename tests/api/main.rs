@@ -5,4 +5,6 @@ mod http_contract;
 mod key_cache;
 mod process;
 mod random_number;
+mod raw;
+mod shutdown;
 mod verification;

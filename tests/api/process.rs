@@ -13,7 +13,7 @@ use tokio::task::JoinSet;
 use crate::helpers::*;
 
 /// A port that was free a moment ago (the binary cannot report a port 0 it was given).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("a free port")
@@ -21,7 +21,7 @@ fn free_port() -> u16 {
 }
 
 /// `randapi` with an empty environment but for `envs`; killed if the test drops it.
-fn randapi(envs: &[(&str, &str)], args: &[&str]) -> Command {
+pub(crate) fn randapi(envs: &[(&str, &str)], args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_randapi"));
     command
         .args(args)
@@ -38,7 +38,7 @@ fn randapi(envs: &[(&str, &str)], args: &[&str]) -> Command {
     command
 }
 
-fn send_signal(child: &Child, signal: &str) {
+pub(crate) fn send_signal(child: &Child, signal: &str) {
     let pid = child.id().expect("the child is running");
     let status = std::process::Command::new("kill")
         .args([&format!("-{signal}"), &pid.to_string()])
@@ -47,19 +47,19 @@ fn send_signal(child: &Child, signal: &str) {
     assert!(status.success(), "kill -{signal} {pid}");
 }
 
-async fn exit_status(child: &mut Child) -> ExitStatus {
+pub(crate) async fn exit_status(child: &mut Child) -> ExitStatus {
     tokio::time::timeout(Duration::from_secs(20), child.wait())
         .await
         .expect("randapi exits")
         .expect("wait for randapi")
 }
 
-async fn refuses_connections(port: u16) -> bool {
+pub(crate) async fn refuses_connections(port: u16) -> bool {
     TcpStream::connect(("127.0.0.1", port)).await.is_err()
 }
 
 /// Copies the child's stderr to ours when `TEST_LOG` is set, else drains it.
-fn drain_stderr(child: &mut Child) {
+pub(crate) fn drain_stderr(child: &mut Child) {
     if let Some(stderr) = child.stderr.take() {
         tokio::spawn(async move {
             let mut lines = BufReader::new(stderr).lines();
@@ -90,6 +90,7 @@ async fn sigterm_lets_requests_in_flight_finish_then_exits_0() {
             ("JWKS_COOLDOWN", "100ms"),
             ("JWKS_FETCH_TIMEOUT", "20s"),
             ("LOG_FORMAT", "json"),
+            ("SHUTDOWN_DELAY", "200ms"),
         ],
         &[],
     )
@@ -261,6 +262,7 @@ async fn a_request_that_outlives_the_shutdown_grace_does_not_keep_the_process_al
             ("JWKS_FETCH_TIMEOUT", "60s"),
             ("REQUEST_TIMEOUT", "60s"),
             ("SHUTDOWN_GRACE", "500ms"),
+            ("SHUTDOWN_DELAY", "200ms"),
         ],
         &[],
     )

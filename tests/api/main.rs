@@ -1,5 +1,6 @@
 //! Black-box tests of randapi's contract (CONTRACT.md), one test binary.
 
+mod connections;
 mod helpers;
 mod http_contract;
 mod key_cache;

@@ -1,6 +1,7 @@
 //! Black-box tests of randapi's contract (CONTRACT.md), one test binary.
 
 mod connections;
+mod edge_answers;
 mod helpers;
 mod http_contract;
 mod key_cache;

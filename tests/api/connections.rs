@@ -154,17 +154,18 @@ async fn an_endless_head_gets_431_and_the_server_stops_reading() {
     stop(server).await;
 }
 
-/// The goal: a process limited to 512 files, a client holding 532 idle connections, and
-/// a new `GET /health` still answered within 3 s. The server logs the limits it found and never
-/// runs out of descriptors.
-#[tokio::test]
-async fn under_a_512_file_limit_532_idle_connections_do_not_lock_out_a_new_client() {
-    const HELD: usize = 532;
+/// `randapi --dev` under `prlimit --nofile=LIMIT:LIMIT` with `envs`, its stdout (the JSON log)
+/// collected until it exits.
+async fn start_limited(
+    limit: u32,
+    envs: &[(&str, &str)],
+) -> (tokio::process::Child, u16, tokio::task::JoinHandle<String>) {
     let port = free_port();
     let port_text = port.to_string();
+    let nofile = format!("--nofile={limit}:{limit}");
     let mut child = Command::new("prlimit")
         .args([
-            "--nofile=512:512",
+            nofile.as_str(),
             "--",
             env!("CARGO_BIN_EXE_randapi"),
             "--dev",
@@ -179,6 +180,7 @@ async fn under_a_512_file_limit_532_idle_connections_do_not_lock_out_a_new_clien
             ("KEEPALIVE_TIMEOUT", "60s"),
             ("SHUTDOWN_DELAY", "0s"),
         ])
+        .envs(envs.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -196,10 +198,13 @@ async fn under_a_512_file_limit_532_idle_connections_do_not_lock_out_a_new_clien
         text
     });
     wait_until_serving(port).await;
+    (child, port, logs)
+}
 
-    let mut held = Vec::with_capacity(HELD);
-    for i in 0..HELD {
-        // Half of them served once (idle keep-alive), half that never sent a byte.
+/// Opens `count` connections: even ones served once (idle keep-alive), odd ones silent.
+async fn hold(port: u16, count: usize) -> Vec<TcpStream> {
+    let mut held = Vec::with_capacity(count);
+    for i in 0..count {
         let stream = if i % 2 == 0 {
             warm_connection(port).await
         } else {
@@ -209,7 +214,11 @@ async fn under_a_512_file_limit_532_idle_connections_do_not_lock_out_a_new_clien
         };
         held.push(stream);
     }
+    held
+}
 
+/// `GET /health` on a new connection, within 3 s.
+async fn health_within_3s(port: u16, case: &str) {
     let asked = Instant::now();
     let answer = tokio::time::timeout(Duration::from_secs(3), async {
         let mut stream = TcpStream::connect(("127.0.0.1", port))
@@ -218,15 +227,23 @@ async fn under_a_512_file_limit_532_idle_connections_do_not_lock_out_a_new_clien
         exchange(&mut stream, HEALTH).await
     })
     .await
-    .expect("GET /health answered within 3 s")
-    .expect("an answer");
-    assert_eq!(answer.status, 200);
-    eprintln!(
-        "GET /health with {HELD} idle connections held: {:?}",
-        asked.elapsed()
-    );
+    .unwrap_or_else(|_| panic!("{case}: GET /health not answered within 3 s"))
+    .unwrap_or_else(|e| panic!("{case}: {e}"));
+    assert_eq!(answer.status, 200, "{case}");
+    eprintln!("{case}: GET /health answered in {:?}", asked.elapsed());
+}
 
-    // The oldest connections were the ones closed.
+/// The goal: a process limited to 512 files, a client holding 532 idle connections, and
+/// a new `GET /health` still answered within 3 s. The server logs the limits it found and never
+/// runs out of descriptors.
+#[tokio::test]
+async fn under_a_512_file_limit_532_idle_connections_do_not_lock_out_a_new_client() {
+    let (mut child, port, logs) = start_limited(512, &[]).await;
+    let mut held = hold(port, 532).await;
+
+    health_within_3s(port, "532 idle connections, 512 files").await;
+
+    // The oldest connection was one of those closed.
     let mut first = held.swap_remove(0);
     assert!(
         ended_within(&mut first, Duration::from_secs(10)).await,
@@ -247,5 +264,30 @@ async fn under_a_512_file_limit_532_idle_connections_do_not_lock_out_a_new_clien
     assert!(
         !logs.contains("accept failed"),
         "the server ran out of descriptors: {logs}"
+    );
+}
+
+/// A `MAX_CONNECTIONS` above what the file limit allows: accept fails with EMFILE. The server
+/// frees a descriptor by closing an idle connection, backs off instead of spinning, logs it at
+/// most once a second, and still answers.
+#[tokio::test]
+async fn running_out_of_descriptors_backs_off_and_recovers() {
+    let (mut child, port, logs) = start_limited(128, &[("MAX_CONNECTIONS", "10000")]).await;
+    let started = Instant::now();
+    let held = hold(port, 160).await;
+
+    health_within_3s(port, "160 idle connections, 128 files, no cap").await;
+
+    send_signal(&child, "INT");
+    let status = exit_status(&mut child).await;
+    assert_eq!(status.code(), Some(0), "{status}");
+    let elapsed = started.elapsed();
+    drop(held);
+    let logs = logs.await.expect("logs");
+    let warnings = logs.matches("accept failed").count();
+    assert!(warnings >= 1, "EMFILE was never hit: {logs}");
+    assert!(
+        warnings as u64 <= elapsed.as_secs() + 1,
+        "{warnings} accept warnings in {elapsed:?}: the loop spins"
     );
 }

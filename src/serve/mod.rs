@@ -278,7 +278,9 @@ async fn serve_connection(
             return;
         }
         let next_check = state.next_check(Instant::now(), &timeouts);
+        // The connection first: it is what every wake-up is nearly always for.
         tokio::select! {
+            biased;
             outcome = connection.as_mut() => {
                 if let Err(error) = outcome {
                     tracing::debug!(%error, "connection ended with an error");

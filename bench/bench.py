@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""randapi's load benchmark (issue 5). Run it through bench/run.sh, which builds and installs.
+"""randapi's load benchmark. Run it through bench/run.sh, which builds and installs.
 
 One run measures, with wrk (1 thread, 32 connections) on this machine's loopback:
   randapi (release build, LOG_FORMAT=json RUST_LOG=info, request lines written to a file):

@@ -8,34 +8,40 @@
 #
 # A crash leaves its input in fuzz/artifacts/verdict/ and fails the script.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+lib_init fuzz
 
 target=verdict
-if ! rustup toolchain list | grep -q '^nightly'; then
-  echo "fuzz: installing the nightly toolchain (cargo-fuzz needs it for the sanitizers)"
-  rustup toolchain install nightly --profile minimal
-fi
-if ! cargo fuzz --version >/dev/null 2>&1; then
-  echo "fuzz: installing cargo-fuzz"
-  cargo install cargo-fuzz --locked
-fi
-
 case "${1:-}" in
-  "")
-    echo "fuzz: replaying fuzz/corpus/$target ($(ls fuzz/corpus/$target | wc -l) inputs): no panic, accepted tokens meet the policy, refusals are 400/401/403"
-    cargo +nightly fuzz run "$target" "fuzz/corpus/$target" -- -runs=0
-    echo "fuzz: corpus replay passed"
-    ;;
-  --long)
-    seconds="${2:-600}"
-    mkdir -p "fuzz/corpus-work/$target"
-    echo "fuzz: fuzzing $target for $seconds s (seeds: fuzz/corpus/$target; new inputs: fuzz/corpus-work/$target)"
-    cargo +nightly fuzz run "$target" "fuzz/corpus-work/$target" "fuzz/corpus/$target" -- \
-      -max_total_time="$seconds" -max_len=12288 -print_final_stats=1
-    echo "fuzz: no crash in $seconds s"
-    ;;
+  "" | --long) ;;
   *)
     echo "usage: $0 [--long <seconds>]" >&2
     exit 2
     ;;
 esac
+
+step "tools: nightly toolchain and cargo-fuzz"
+if ! rustup toolchain list | grep -q '^nightly'; then
+  note "installing the nightly toolchain (cargo-fuzz needs it for the sanitizers)"
+  rustup toolchain install nightly --profile minimal
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  note "installing cargo-fuzz"
+  cargo install cargo-fuzz --locked
+fi
+note "$(cargo fuzz --version); $(rustc +nightly --version)"
+
+if [[ -z "${1:-}" ]]; then
+  step "replay fuzz/corpus/$target ($(find "fuzz/corpus/$target" -type f | wc -l) inputs): no panic, accepted tokens meet the policy, refusals are 400/401/403"
+  cargo +nightly fuzz run "$target" "fuzz/corpus/$target" -- -runs=0
+  ok "corpus replay passed"
+else
+  seconds="${2:-600}"
+  mkdir -p "fuzz/corpus-work/$target"
+  step "fuzz $target for $seconds s (seeds: fuzz/corpus/$target; new inputs: fuzz/corpus-work/$target)"
+  cargo +nightly fuzz run "$target" "fuzz/corpus-work/$target" "fuzz/corpus/$target" -- \
+    -max_total_time="$seconds" -max_len=12288 -print_final_stats=1
+  ok "no crash in $seconds s"
+fi

@@ -456,7 +456,7 @@ impl ServeArgs {
         let policy = TokenPolicy {
             issuer,
             client_ids,
-            required_scopes: split_list(non_empty(&self.cognito_required_scopes), ' '),
+            required_scopes: crate::auth::split_scopes(non_empty(&self.cognito_required_scopes)),
             required_groups: split_list(non_empty(&self.cognito_required_groups), ' '),
             leeway,
         };

@@ -6,7 +6,8 @@
 //! Beyond "never panics", it checks on every input:
 //! - an accepted token meets the policy: issuer, client, scope, group and times;
 //! - an accepted token is refused as expired once the clock passes `exp` + leeway;
-//! - every refusal turns into a response with the contract's status and no panic.
+//! - every refusal turns into a response with its status (400, 401 or 403, as the README's
+//!   "Answers" gives them) and no panic.
 
 #![no_main]
 
@@ -20,7 +21,7 @@ use libfuzzer_sys::fuzz_target;
 use randapi::auth::{AuthError, InvalidToken, Verifier, parse_jwks, verdict};
 use randapi::config::TokenPolicy;
 
-/// Keep in step with `examples/fuzz_corpus.rs`, which signs the seeds.
+/// Keep in step with `fuzz/fuzz_corpus.rs`, which signs the seeds.
 const NOW: u64 = 1_800_000_000;
 const ISSUER: &str = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_FuzzPool1";
 const CLIENT: &str = "fuzzclient0123456789abcdef";

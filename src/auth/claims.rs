@@ -29,7 +29,7 @@ pub struct AccessTokenClaims {
     pub username: Option<String>,
     /// The app client the token was issued to.
     pub client_id: String,
-    /// `scope`, split on spaces.
+    /// `scope`, split on spaces (U+0020 only, see [`split_scopes`]).
     pub scopes: Vec<String>,
     /// `cognito:groups`.
     pub groups: Vec<String>,
@@ -39,6 +39,20 @@ pub struct AccessTokenClaims {
     pub iat: Option<u64>,
     /// Token id.
     pub jti: Option<String>,
+}
+
+/// The scope names of a space-separated list: a token's `scope` claim or the configured
+/// required scopes (`None`, an absent list, has none).
+///
+/// RFC 6749 §3.3 separates scope tokens with U+0020 alone, so only that splits: a tab, a newline,
+/// a no-break space or any other Unicode space is part of a name (and then matches no configured
+/// scope). Empty names (from runs of spaces) are dropped.
+pub(crate) fn split_scopes(list: Option<&str>) -> Vec<String> {
+    list.unwrap_or_default()
+        .split(' ')
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The claims as the auth layer stores them in request extensions: shared, so taking them as an
@@ -89,5 +103,29 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for AccessTokenClaims {
             .extensions
             .get::<VerifiedClaims>()
             .map(|claims| claims.0.as_ref().clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_scopes;
+
+    #[test]
+    fn scopes_split_on_u0020_only() {
+        assert_eq!(
+            split_scopes(Some("openid  api/read ")),
+            ["openid", "api/read"]
+        );
+        assert!(split_scopes(None).is_empty());
+        assert!(split_scopes(Some("")).is_empty());
+        assert!(split_scopes(Some("   ")).is_empty());
+        for separator in ["\t", "\n", "\r", "\u{a0}", "\u{3000}", "\u{2028}", "\u{85}"] {
+            let list = format!("openid{separator}api/read");
+            assert_eq!(
+                split_scopes(Some(&list)),
+                vec![list.clone()],
+                "{separator:?}"
+            );
+        }
     }
 }

@@ -11,10 +11,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 /// The realm named in every `WWW-Authenticate` challenge.
-pub const REALM: &str = "randapi";
+pub(crate) const REALM: &str = "randapi";
 
-/// Why a token failed verification (401 `invalid_token`). Each maps to one fixed phrase.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Why a token failed verification (401 `invalid_token`). Each maps to one fixed phrase, which
+/// is also its `Display`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[error("{}", self.reason())]
 pub enum InvalidToken {
     /// Over the 8 KiB cap; refused before any decoding.
     TooLarge,
@@ -24,6 +26,9 @@ pub enum InvalidToken {
     AlgorithmNotAllowed,
     /// Header has no string `kid`.
     MissingKeyId,
+    /// Header carries `crit` (RFC 7515 §4.1.11): we understand no extension, and Cognito never
+    /// sets it.
+    CriticalHeader,
     /// No key with this `kid` in the JWKS, even after a refetch.
     UnknownKey,
     /// The signature does not verify with the key.
@@ -58,6 +63,7 @@ impl InvalidToken {
             Self::Malformed => "token is malformed",
             Self::AlgorithmNotAllowed => "signing algorithm not allowed",
             Self::MissingKeyId => "token has no key id",
+            Self::CriticalHeader => "token header has unsupported critical parameters",
             Self::UnknownKey => "signing key not found",
             Self::BadSignature => "signature is invalid",
             Self::MalformedClaims => "token claims are malformed",
@@ -75,7 +81,8 @@ impl InvalidToken {
 }
 
 /// Why a verified token is not enough (403 `insufficient_scope`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[error("{}", self.reason())]
 pub enum Insufficient {
     /// None of the required scopes.
     Scope,
@@ -93,20 +100,18 @@ impl Insufficient {
     }
 }
 
-/// Why a request did not reach the handler.
+/// Why a request did not reach the handler. Its `Display` is [`AuthError::reason`], the phrase
+/// of the body and the log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.reason())]
 pub enum AuthError {
     /// No `Authorization` header, or another scheme: 401 with a bare challenge (RFC 6750 §3.1).
-    #[error("no bearer token")]
     MissingToken,
     /// A malformed `Authorization` header: 400 `invalid_request`.
-    #[error("{0}")]
     InvalidRequest(&'static str),
     /// The token failed verification: 401 `invalid_token`.
-    #[error("{}", .0.reason())]
     InvalidToken(InvalidToken),
     /// The token is valid but lacks a required scope or group: 403 `insufficient_scope`.
-    #[error("{}", .reason.reason())]
     InsufficientScope {
         /// Which requirement was missed.
         reason: Insufficient,
@@ -114,7 +119,6 @@ pub enum AuthError {
         scope: Option<String>,
     },
     /// No usable signing keys (never fetched, endpoint down): 503, the server's fault.
-    #[error("signing keys are not available")]
     KeysUnavailable {
         /// When to try again.
         retry_after: Duration,
@@ -180,11 +184,11 @@ impl AuthError {
 
 /// The JSON body of every error answer.
 #[derive(Debug, Serialize)]
-pub struct ErrorBody {
+pub(crate) struct ErrorBody {
     /// A stable machine-readable code.
-    pub error: &'static str,
+    pub(crate) error: &'static str,
     /// A fixed human-readable reason.
-    pub message: &'static str,
+    pub(crate) message: &'static str,
 }
 
 impl IntoResponse for AuthError {
@@ -196,8 +200,12 @@ impl IntoResponse for AuthError {
         let mut response = (self.status(), Json(body)).into_response();
         let headers = response.headers_mut();
         if let Some(challenge) = self.challenge() {
-            // Every part of the challenge is a fixed phrase or a configured scope name, both ASCII.
-            if let Ok(value) = HeaderValue::from_str(&challenge) {
+            // Every part of the challenge is a fixed phrase or a configured scope name. A scope
+            // name outside RFC 6749's characters would make a header that clients cannot read
+            // (`from_str` accepts bytes over 0x7F and tabs): then the bare scheme is sent.
+            if challenge.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
+                && let Ok(value) = HeaderValue::from_str(&challenge)
+            {
                 headers.insert(header::WWW_AUTHENTICATE, value);
             } else {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -257,6 +265,18 @@ mod tests {
     }
 
     #[test]
+    fn a_challenge_clients_cannot_read_falls_back_to_the_bare_scheme() {
+        for scope in ["api/read\tapi/write", "api/r\u{e9}ad"] {
+            let (status, challenge) = challenge_of(AuthError::InsufficientScope {
+                reason: Insufficient::Scope,
+                scope: Some(scope.into()),
+            });
+            assert_eq!(status, StatusCode::FORBIDDEN);
+            assert_eq!(challenge.as_deref(), Some("Bearer"), "{scope:?}");
+        }
+    }
+
+    #[test]
     fn unavailable_keys_say_when_to_retry() {
         let response = AuthError::KeysUnavailable {
             retry_after: Duration::from_millis(2500),
@@ -275,6 +295,7 @@ mod tests {
             Malformed,
             AlgorithmNotAllowed,
             MissingKeyId,
+            CriticalHeader,
             UnknownKey,
             BadSignature,
             MalformedClaims,
@@ -291,6 +312,8 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for reason in all {
             let phrase = reason.reason();
+            assert_eq!(reason.to_string(), phrase);
+            assert_eq!(AuthError::InvalidToken(reason).to_string(), phrase);
             assert!(phrase.is_ascii() && !phrase.contains('"') && !phrase.contains('\\'));
             assert!(seen.insert(phrase), "duplicate phrase {phrase}");
         }

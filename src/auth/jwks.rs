@@ -1,6 +1,6 @@
 //! The JWKS cache: fetches the user pool's signing keys, keeps them, refreshes them.
 //!
-//! The rules are the contract's "The JWKS cache":
+//! The rules:
 //! - a background task fetches at start and refreshes before the TTL; requests never wait for a
 //!   refresh of keys they already have (reads take a short `RwLock` read of an `Arc`);
 //! - one fetch at a time: every caller that needs a fetch queues on one lock, and a caller that
@@ -9,7 +9,8 @@
 //!   too, so a flood of random kids cannot make more than one fetch per cooldown;
 //! - when a refresh fails the old keys stay in use up to `max_stale` (stale-if-error);
 //! - each fetch has a timeout, a connect timeout, a body cap, a `User-Agent`, no redirects; only
-//!   RSA keys for signatures are kept, and a set without one is a failed fetch.
+//!   RSA keys for signatures with a 2048- to 8192-bit modulus are kept, and a set without one is
+//!   a failed fetch.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,10 +27,13 @@ use tokio::time::Instant;
 use crate::config::JwksSettings;
 
 /// The `User-Agent` of every JWKS request (some WAFs block requests without one).
-pub const USER_AGENT: &str = concat!("randapi/", env!("CARGO_PKG_VERSION"), " (jwks-fetch)");
+pub(crate) const USER_AGENT: &str = concat!("randapi/", env!("CARGO_PKG_VERSION"), " (jwks-fetch)");
 
-/// Smallest RSA modulus accepted, in bytes (2048 bits, as Cognito uses).
-const MIN_MODULUS_BYTES: usize = 256;
+/// Smallest RSA modulus accepted, in bits (Cognito uses 2048; less is breakable).
+const MIN_MODULUS_BITS: usize = 2048;
+/// Largest RSA modulus accepted, in bits: the cost of a verification grows with the square of
+/// the size, so a bigger key would make every request slow (8192 bits is about 0.5 ms).
+const MAX_MODULUS_BITS: usize = 8192;
 
 /// Why a fetch failed. Logged, never sent to clients.
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +60,7 @@ pub enum FetchError {
 
 /// Why no key was found for a `kid`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyError {
+pub(crate) enum KeyLookupError {
     /// The JWKS was fetched and has no such key.
     Unknown,
     /// No usable keys right now (never fetched, or the endpoint is failing).
@@ -68,7 +72,7 @@ pub enum KeyError {
 
 /// One fetched set of keys.
 #[derive(Debug)]
-pub struct KeySet {
+pub(crate) struct KeySet {
     keys: HashMap<String, Arc<DecodingKey>>,
     fetched_at: Instant,
     generation: u64,
@@ -76,27 +80,12 @@ pub struct KeySet {
 
 impl KeySet {
     /// The key for `kid`.
-    pub fn get(&self, kid: &str) -> Option<Arc<DecodingKey>> {
+    pub(crate) fn get(&self, kid: &str) -> Option<Arc<DecodingKey>> {
         self.keys.get(kid).cloned()
     }
 
-    /// Number of keys.
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    /// True if the set holds no key (never the case for a stored set).
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-
-    /// Key ids in the set.
-    pub fn kids(&self) -> impl Iterator<Item = &str> {
-        self.keys.keys().map(String::as_str)
-    }
-
     /// Counts successful fetches: a new set has a higher generation.
-    pub fn generation(&self) -> u64 {
+    pub(crate) fn generation(&self) -> u64 {
         self.generation
     }
 }
@@ -145,6 +134,13 @@ fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
     &bytes[first..]
 }
 
+/// The bit length of a big-endian unsigned integer without leading zero bytes.
+fn bit_length(value: &[u8]) -> usize {
+    value.first().map_or(0, |top| {
+        (value.len() - 1) * 8 + (u8::BITS - top.leading_zeros()) as usize
+    })
+}
+
 /// The RSA signing key of one JWK, or why it is skipped.
 fn rsa_key(value: serde_json::Value) -> Result<(String, DecodingKey), &'static str> {
     let jwk: RsaJwk = serde_json::from_value(value).map_err(|_| "malformed JWK")?;
@@ -163,16 +159,27 @@ fn rsa_key(value: serde_json::Value) -> Result<(String, DecodingKey), &'static s
         return Err("missing or malformed n or e");
     };
     let (n, e) = (strip_leading_zeros(&n), strip_leading_zeros(&e));
-    if n.len() < MIN_MODULUS_BYTES || e.is_empty() || e.len() > 8 {
-        return Err("RSA key too small or malformed");
+    if e.is_empty() || e.len() > 8 {
+        return Err("malformed RSA exponent");
+    }
+    let bits = bit_length(n);
+    if !(MIN_MODULUS_BITS..=MAX_MODULUS_BITS).contains(&bits) {
+        // A warning: the pool publishes a key we will not use, which an operator should know.
+        // The kid names it; no key material is logged.
+        tracing::warn!(
+            kid = %kid,
+            modulus_bits = bits,
+            "jwks: key skipped as unusable (the RSA modulus must be 2048 to 8192 bits)"
+        );
+        return Err("RSA modulus size out of range");
     }
     Ok((kid, DecodingKey::from_rsa_raw_components(n, e)))
 }
 
-/// Parses a JWKS body, keeping only RSA signing keys for RS256.
+/// Parses a JWKS body, keeping only RSA signing keys for RS256 with a 2048- to 8192-bit modulus.
 ///
-/// Keys of other types, other uses, other algorithms, without a kid or with fields of the wrong
-/// type are skipped (so a set that mixes key types still works); a kid that appears twice keeps
+/// Keys of other types, other uses, other algorithms, other sizes, without a kid or with fields
+/// of the wrong type are skipped (so a set that mixes key types still works); a kid that appears twice keeps
 /// its first key.
 ///
 /// # Errors
@@ -240,7 +247,7 @@ impl JwksCache {
     }
 
     /// The keys in use now, unless they are older than `max_stale`.
-    pub fn current(&self) -> Option<Arc<KeySet>> {
+    pub(crate) fn current(&self) -> Option<Arc<KeySet>> {
         let keys = self
             .inner
             .keys
@@ -266,9 +273,9 @@ impl JwksCache {
     ///
     /// # Errors
     ///
-    /// [`KeyError::Unknown`] when a good JWKS lacks the kid; [`KeyError::Unavailable`] when no
-    /// usable keys can be had now.
-    pub async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, KeyError> {
+    /// [`KeyLookupError::Unknown`] when a good JWKS lacks the kid;
+    /// [`KeyLookupError::Unavailable`] when no usable keys can be had now.
+    pub(crate) async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, KeyLookupError> {
         if let Some(key) = self.current().and_then(|set| set.get(kid)) {
             return Ok(key);
         }
@@ -278,9 +285,9 @@ impl JwksCache {
             return Ok(key);
         }
         if current.is_some() && self.status(|s| s.last_ok) {
-            Err(KeyError::Unknown)
+            Err(KeyLookupError::Unknown)
         } else {
-            Err(KeyError::Unavailable {
+            Err(KeyLookupError::Unavailable {
                 retry_after: self.retry_after(),
             })
         }
@@ -430,6 +437,78 @@ mod tests {
                 kids
             })
             .map_err(|e| e.to_string())
+    }
+
+    /// A JWK whose modulus is `bytes` long with `top` as its first byte.
+    fn rsa_sized(kid: &str, bytes: usize, top: u8) -> serde_json::Value {
+        let mut n = vec![0xC5_u8; bytes];
+        n[0] = top;
+        json!({"kty": "RSA", "kid": kid, "use": "sig", "e": "AQAB", "n": URL_SAFE_NO_PAD.encode(n)})
+    }
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("log buffer").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn keys_outside_2048_to_8192_bits_are_skipped_with_a_warning() {
+        let mut padded = rsa_sized("2048-bits-zero-padded", 257, 0x00);
+        padded["n"] = json!(URL_SAFE_NO_PAD.encode([&[0_u8][..], &[0x80; 256]].concat()));
+        let set = json!({"keys": [
+            rsa_sized("1024-bits", 128, 0xC5),
+            rsa_sized("2047-bits", 256, 0x7F),
+            rsa_sized("2048-bits", 256, 0x80),
+            padded,
+            rsa_sized("8192-bits", 1024, 0xFF),
+            rsa_sized("8193-bits", 1025, 0x01),
+            rsa_sized("16384-bits", 2048, 0xC5),
+        ]});
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let kept = tracing::subscriber::with_default(subscriber, || parse(set.clone()));
+        assert_eq!(
+            kept,
+            Ok(vec![
+                "2048-bits".into(),
+                "2048-bits-zero-padded".into(),
+                "8192-bits".into()
+            ])
+        );
+        let log = String::from_utf8(captured.0.lock().expect("log").clone()).expect("utf-8");
+        let warnings: Vec<&str> = log.lines().filter(|l| l.contains("WARN")).collect();
+        assert_eq!(warnings.len(), 4, "{log}");
+        for (kid, bits) in [
+            ("1024-bits", 1024),
+            ("2047-bits", 2047),
+            ("8193-bits", 8193),
+            ("16384-bits", 16384),
+        ] {
+            assert!(
+                warnings.iter().any(|w| w.contains(&format!("kid={kid} "))
+                    && w.contains(&format!("modulus_bits={bits}"))),
+                "no warning for {kid}: {log}"
+            );
+        }
+        for key in set["keys"].as_array().expect("keys") {
+            let n = key["n"].as_str().expect("n");
+            assert!(!log.contains(&n[..16]), "key material in the log: {log}");
+        }
+        // A set of nothing but unusable sizes is a failed fetch, as one without RSA keys.
+        assert!(parse(json!({"keys": [rsa_sized("small", 128, 0xC5)]})).is_err());
     }
 
     #[test]

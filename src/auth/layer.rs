@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
 use tower::{Layer, Service};
 
-use super::Authenticator;
+use super::authenticator::Authenticator;
 use super::claims::{AccessTokenClaims, VerifiedClaims};
 
 /// What the request log may say about authentication: never the token, only the verified

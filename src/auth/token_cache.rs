@@ -82,11 +82,13 @@ impl TokenCache {
     }
 
     /// Most entries the cache holds.
+    #[cfg(test)]
     pub fn capacity(&self) -> usize {
         self.per_shard * SHARDS
     }
 
     /// Entries held now.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.shards
             .iter()
@@ -95,6 +97,7 @@ impl TokenCache {
     }
 
     /// True when nothing is cached.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

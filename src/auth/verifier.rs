@@ -1,30 +1,35 @@
-//! Pure token verification: syntax, header, signature and claims, in the contract's order.
+//! Pure token verification: syntax, header, signature and claims, in the order the README's
+//! "What a valid access token is" gives.
 //!
 //! jsonwebtoken checks the RS256 signature (algorithm pinned). Every claim check is ours, because
-//! jsonwebtoken's own checks have gaps for Cognito (VERIFIERS.md §5): an absent `iss` passes unless
-//! required, `iat` is never checked, `exp` is inclusive and a float `exp` is rounded. Doing them
-//! here also fixes the order and gives each failure its own fixed reason.
+//! jsonwebtoken's own claim validation does not fit Cognito access tokens: an absent `iss` passes
+//! unless required, `iat` is never checked, `exp` is inclusive and a float `exp` is rounded.
+//! Doing them here also fixes the order and gives each failure its own fixed reason.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use axum::http::HeaderValue;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 
-use super::claims::AccessTokenClaims;
+use super::bearer::token_from_header_value;
+use super::claims::{AccessTokenClaims, split_scopes};
 use super::error::{AuthError, Insufficient, InvalidToken};
 use crate::config::TokenPolicy;
 
 /// Largest token accepted, checked before any decoding.
-pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+pub(crate) const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
 /// A token whose syntax and header passed; its signature is not checked yet.
 #[derive(Debug)]
-pub struct UnverifiedToken<'t> {
+pub(crate) struct UnverifiedToken<'t> {
     /// The header's `kid`: a lookup key into the JWKS, never used as a path or URL.
-    pub kid: String,
+    pub(crate) kid: String,
     message: &'t str,
     signature: &'t str,
     claims: RawClaims,
@@ -37,8 +42,32 @@ struct JoseHeader<'a> {
     alg: Option<Cow<'a, str>>,
     #[serde(borrow)]
     kid: Option<Cow<'a, str>>,
+    /// Whether the header has a `crit` member, whatever its value (`null` included).
+    #[serde(default)]
+    crit: Present,
     // `jku`, `x5u`, `jwk`, `x5c` and everything else are ignored on purpose: keys come only from
     // the configured JWKS URL (RFC 8725 §3.10).
+}
+
+/// Whether a member is in the JSON object: true for any value, `null` included (a plain
+/// `Option` would read `null` as absent).
+#[derive(Default)]
+struct Present(bool);
+
+impl<'de> Deserialize<'de> for Present {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(deserializer).map(|_| Self(true))
+    }
+}
+
+/// A claim that may be absent but, when present, must have its type: `null` is a wrong type,
+/// not an absent claim.
+fn not_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 /// `aud` may be one string or an array of strings.
@@ -49,27 +78,39 @@ enum Audience {
     Many(Vec<String>),
 }
 
-/// The claims we read, each with its JSON type checked; a wrong type fails the whole token.
+/// The claims we read, each with its JSON type checked; a wrong type (`null` included) fails the
+/// whole token.
 #[derive(Debug, Deserialize)]
 struct RawClaims {
+    #[serde(default, deserialize_with = "not_null")]
     iss: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     sub: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     token_use: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     client_id: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     aud: Option<Audience>,
+    #[serde(default, deserialize_with = "not_null")]
     exp: Option<u64>,
+    #[serde(default, deserialize_with = "not_null")]
     nbf: Option<u64>,
+    #[serde(default, deserialize_with = "not_null")]
     iat: Option<u64>,
+    #[serde(default, deserialize_with = "not_null")]
     scope: Option<String>,
-    #[serde(rename = "cognito:groups")]
+    #[serde(rename = "cognito:groups", default, deserialize_with = "not_null")]
     groups: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "not_null")]
     username: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     jti: Option<String>,
 }
 
 impl UnverifiedToken<'_> {
     /// The token's `nbf`, if it has one (the token cache checks it again on each hit).
-    pub fn not_before(&self) -> Option<u64> {
+    pub(crate) fn not_before(&self) -> Option<u64> {
         self.claims.nbf
     }
 }
@@ -101,7 +142,7 @@ fn json_object(segment: &str) -> Result<Vec<u8>, InvalidToken> {
 }
 
 /// Seconds since the Unix epoch.
-pub fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -124,13 +165,13 @@ impl Verifier {
         &self.policy
     }
 
-    /// Step 1 and 2: size, three base64url segments of JSON objects, `alg` exactly `RS256`, a
-    /// string `kid`.
+    /// Step 1 and 2: size, three base64url segments of JSON objects, `alg` exactly `RS256`, no
+    /// `crit`, a string `kid`.
     ///
     /// # Errors
     ///
     /// The first check that fails.
-    pub fn parse<'t>(&self, token: &'t str) -> Result<UnverifiedToken<'t>, InvalidToken> {
+    pub(crate) fn parse<'t>(&self, token: &'t str) -> Result<UnverifiedToken<'t>, InvalidToken> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(InvalidToken::TooLarge);
         }
@@ -149,6 +190,11 @@ impl Verifier {
             serde_json::from_slice(&header_json).map_err(|_| InvalidToken::Malformed)?;
         if jose.alg.as_deref() != Some("RS256") {
             return Err(InvalidToken::AlgorithmNotAllowed);
+        }
+        // RFC 7515 §4.1.11: a recipient that does not understand every listed extension must
+        // reject the token. We understand none (`b64: false` would change what is signed).
+        if jose.crit.0 {
+            return Err(InvalidToken::CriticalHeader);
         }
         let kid = match jose.kid {
             Some(kid) if !kid.is_empty() => kid.into_owned(),
@@ -170,7 +216,7 @@ impl Verifier {
     /// # Errors
     ///
     /// [`InvalidToken::BadSignature`] when it does not verify.
-    pub fn verify_signature(
+    pub(crate) fn verify_signature(
         &self,
         token: &UnverifiedToken<'_>,
         key: &DecodingKey,
@@ -191,7 +237,7 @@ impl Verifier {
     /// # Errors
     ///
     /// 401 reasons for claim failures, 403 for missing scopes or groups.
-    pub fn check_claims(
+    pub(crate) fn check_claims(
         &self,
         token: UnverifiedToken<'_>,
         now: u64,
@@ -243,13 +289,7 @@ impl Verifier {
             return invalid(InvalidToken::MalformedClaims);
         };
 
-        let scopes: Vec<String> = claims
-            .scope
-            .as_deref()
-            .unwrap_or_default()
-            .split_whitespace()
-            .map(String::from)
-            .collect();
+        let scopes = split_scopes(claims.scope.as_deref());
         if !policy.required_scopes.is_empty()
             && !policy.required_scopes.iter().any(|s| scopes.contains(s))
         {
@@ -279,6 +319,34 @@ impl Verifier {
             jti: claims.jti,
         })
     }
+}
+
+/// The answer for one `Authorization` header value, synchronously and without a cache: header
+/// syntax, token syntax and header, the key for its `kid` in `keys`, the signature, then the
+/// claims at `now` (Unix seconds). This is [`Authenticator::verify`](super::Authenticator::verify)
+/// with the key set given: the entry point of the fuzz target and of the offline benchmarks.
+///
+/// # Errors
+///
+/// The first check that fails, as the server would answer it (a `kid` missing from `keys` is
+/// [`InvalidToken::UnknownKey`]).
+pub fn verdict(
+    header_value: &[u8],
+    verifier: &Verifier,
+    keys: &HashMap<String, Arc<DecodingKey>>,
+    now: u64,
+) -> Result<AccessTokenClaims, AuthError> {
+    let value = HeaderValue::from_bytes(header_value)
+        .map_err(|_| AuthError::InvalidRequest("malformed Authorization header"))?;
+    let token = token_from_header_value(&value)?;
+    let parsed = verifier.parse(token).map_err(AuthError::InvalidToken)?;
+    let key = keys
+        .get(&parsed.kid)
+        .ok_or(AuthError::InvalidToken(InvalidToken::UnknownKey))?;
+    verifier
+        .verify_signature(&parsed, key)
+        .map_err(AuthError::InvalidToken)?;
+    verifier.check_claims(parsed, now)
 }
 
 #[cfg(test)]
@@ -476,6 +544,23 @@ mod tests {
             ("client_id", json!(["client-a"])),
             ("token_use", json!(true)),
         ];
+        // `null` is a wrong type for every claim we read, not an absent claim.
+        let nulls = [
+            "iss",
+            "token_use",
+            "client_id",
+            "aud",
+            "exp",
+            "nbf",
+            "iat",
+            "sub",
+            "scope",
+            "cognito:groups",
+            "username",
+            "jti",
+        ]
+        .map(|claim| (claim, Value::Null));
+        let cases = cases.into_iter().chain(nulls);
         for (claim, value) in cases {
             assert_eq!(
                 check(&verifier, &with(claims(), claim, value.clone())).unwrap_err(),
@@ -643,6 +728,45 @@ mod tests {
     }
 
     #[test]
+    fn a_crit_header_is_refused() {
+        let verifier = Verifier::new(policy());
+        for crit in [
+            json!({"alg": "RS256", "kid": "key-1", "crit": ["exp"], "exp": NOW + 300}),
+            json!({"alg": "RS256", "kid": "key-1", "b64": false, "crit": ["b64"]}),
+            json!({"alg": "RS256", "kid": "key-1", "crit": []}),
+            json!({"alg": "RS256", "kid": "key-1", "crit": null}),
+        ] {
+            assert_eq!(
+                verifier.parse(&token_with(&crit, &claims())).unwrap_err(),
+                InvalidToken::CriticalHeader,
+                "{crit}"
+            );
+        }
+    }
+
+    #[test]
+    fn scope_splits_on_u0020_only() {
+        let verifier = Verifier::new(TokenPolicy {
+            required_scopes: vec!["api/read".into()],
+            ..policy()
+        });
+        let spaced = with(claims(), "scope", json!("openid  api/read"));
+        assert_eq!(
+            check(&verifier, &spaced).expect("valid").scopes,
+            ["openid", "api/read"]
+        );
+        for separator in ["\t", "\n", "\r", "\u{a0}", "\u{3000}", "\u{2028}", "\u{85}"] {
+            let scope = format!("openid{separator}api/read");
+            let Err(AuthError::InsufficientScope { reason, .. }) =
+                check(&verifier, &with(claims(), "scope", json!(scope)))
+            else {
+                panic!("{separator:?} split the scope");
+            };
+            assert_eq!(reason, Insufficient::Scope);
+        }
+    }
+
+    #[test]
     fn duplicate_header_members_are_rejected() {
         let verifier = Verifier::new(policy());
         let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"a","alg":"none"}"#);
@@ -656,5 +780,38 @@ mod tests {
         let header = json!({"alg": "RS256", "kid": "key-1", "jku": "https://evil/jwks", "x5u": "https://evil/c", "jwk": {"kty": "RSA"}});
         let token = token_with(&header, &claims());
         assert_eq!(verifier.parse(&token).expect("parses").kid, "key-1");
+    }
+
+    #[test]
+    fn verdict_is_the_whole_path_without_network() {
+        use crate::dev::{SigningKey, jwks};
+        let key = SigningKey::generate("key-1").expect("key");
+        let keys =
+            super::super::jwks::parse_jwks(jwks(&[&key]).to_string().as_bytes()).expect("jwks");
+        let verifier = Verifier::new(policy());
+        let token = key.sign(&claims()).expect("sign");
+        let header = format!("bearer {token}");
+        assert_eq!(
+            verdict(header.as_bytes(), &verifier, &keys, NOW)
+                .expect("valid")
+                .sub,
+            "3a5c440d-1568-4285-917d-e771c794d6a2"
+        );
+        let other = SigningKey::generate("key-2").expect("key");
+        let unknown = format!("Bearer {}", other.sign(&claims()).expect("sign"));
+        assert_eq!(
+            verdict(unknown.as_bytes(), &verifier, &keys, NOW).unwrap_err(),
+            AuthError::InvalidToken(InvalidToken::UnknownKey)
+        );
+        let (message, _) = token.rsplit_once('.').expect("dots");
+        let forged = format!("Bearer {message}.{}", crate::dev::b64([7u8; 256]));
+        assert_eq!(
+            verdict(forged.as_bytes(), &verifier, &keys, NOW).unwrap_err(),
+            AuthError::InvalidToken(InvalidToken::BadSignature)
+        );
+        assert!(matches!(
+            verdict(b"Bearer \x01", &verifier, &keys, NOW),
+            Err(AuthError::InvalidRequest(_))
+        ));
     }
 }

@@ -20,11 +20,14 @@ use crate::auth::{Authenticator, CognitoAuthLayer, ErrorBody};
 use crate::config::CorsOrigins;
 use crate::dev::DevIssuer;
 
-pub use health::health;
-pub use host::{host_problem, is_valid_host, require_valid_host};
-pub use middleware::{MAX_HEADER_BYTES, limit_header_size, limit_request_time, log_request};
-pub use openapi::{OPENAPI_JSON, openapi_json};
-pub use random_number::{RandomNumber, draw, random_number};
+use health::health;
+use host::require_valid_host;
+use middleware::{limit_header_size, limit_request_time, log_request};
+use openapi::openapi_json;
+use random_number::random_number;
+
+pub(crate) use middleware::MAX_HEADER_BYTES;
+pub use random_number::draw;
 
 /// What the router needs.
 #[derive(Debug, Clone)]
@@ -70,27 +73,16 @@ async fn not_found() -> impl IntoResponse {
     )
 }
 
-async fn method_not_allowed() -> impl IntoResponse {
-    // axum adds the `Allow` header of the route.
-    (
-        StatusCode::METHOD_NOT_ALLOWED,
-        Json(ErrorBody {
-            error: "method_not_allowed",
-            message: "this method is not allowed on this path",
-        }),
-    )
-}
-
-/// The application: `GET /` behind the Cognito layer, `GET /health` open, and in `--dev` mode the
+/// The application: `GET /` (and `GET /random`) behind the Cognito layer, `GET /health` open, and in `--dev` mode the
 /// local issuer's JWKS and token routes.
 pub fn router(state: AppState) -> Router {
     // The 405 of `/` is inside the Cognito layer, so a request without a valid token gets 401
     // whatever its method.
     let protected = Router::new()
         .route("/", get(random_number))
-        .method_not_allowed_fallback(method_not_allowed)
-        .route_layer(CognitoAuthLayer::new(state.auth.clone()));
-    let mut open = Router::new()
+        // The same handler where API Gateway's `OPTIONS /{proxy+}` route catches the preflight.
+        .route("/random", get(random_number))
+        .route_layer(CognitoAuthLayer::new(state.auth.clone()))
         .route("/health", get(health))
         .route("/openapi.json", get(openapi_json));
     if let Some(issuer) = state.dev.clone() {

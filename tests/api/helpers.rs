@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
-use randapi::auth::{JwksCache, unix_now};
+use randapi::auth::JwksCache;
 use randapi::config::ServeArgs;
 use randapi::dev::{SigningKey, b64};
 use randapi::startup::{Application, StartError};
@@ -53,6 +53,13 @@ pub fn test_log() -> bool {
 /// A fresh RSA-2048 key with this `kid`.
 pub fn key(kid: &str) -> SigningKey {
     SigningKey::generate(kid).expect("RSA key generation")
+}
+
+/// Seconds since the Unix epoch: the clock the server checks `exp`, `nbf` and `iat` against.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// The JWKS document of `keys`.

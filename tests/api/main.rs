@@ -9,4 +9,5 @@ mod process;
 mod random_number;
 mod raw;
 mod shutdown;
+mod token_rules;
 mod verification;

@@ -110,3 +110,41 @@ fn the_draw_behind_get_root_passes_a_chi_square_test_that_can_fail() {
         );
     }
 }
+
+#[tokio::test]
+async fn get_random_serves_the_same_number_behind_the_same_token_check() {
+    let key = key("key-random-path");
+    let jwks = JwksServer::with_keys(&[&key]).await;
+    let app = spawn_app(&jwks, AppOptions::default()).await;
+    let good = token(&key);
+
+    let answer = app
+        .get_with_authorization("/random", &[&format!("Bearer {good}")])
+        .await;
+    assert_random_number(&answer, "GET /random with a token");
+    assert_eq!(answer.header("cache-control"), Some("no-store"));
+
+    let answer = app.get("/random").await;
+    assert_refusal(
+        &answer,
+        reqwest::StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "missing bearer token",
+        Some(r#"Bearer realm="randapi""#),
+        &[],
+        "GET /random without a token",
+    );
+
+    let forged = token_with_kid(&key, "key-unknown");
+    let answer = app
+        .get_with_authorization("/random", &[&format!("Bearer {forged}")])
+        .await;
+    assert_invalid_token(
+        &answer,
+        "signing key not found",
+        &forged,
+        &app,
+        "GET /random, unknown key",
+    );
+    app.stop().await;
+}

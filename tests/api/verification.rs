@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use randapi::auth::unix_now;
 use randapi::dev::{RSA_PKCS1_SHA256, RSA_PKCS1_SHA512, RSA_PSS_SHA256, b64};
 use serde_json::{Value, json};
 
@@ -224,7 +223,7 @@ async fn each_verification_failure_is_a_401_with_its_own_fixed_reason() {
         ),
         (
             sign(&with(claims(), "exp", Value::Null)),
-            NO_EXPIRY,
+            MALFORMED_CLAIMS,
             "a null exp".into(),
         ),
         (

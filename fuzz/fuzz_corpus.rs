@@ -125,6 +125,42 @@ fn write(dir: &std::path::Path) -> Result<usize, Box<dyn std::error::Error>> {
             format!("Bearer {}", key.sign(&with("cognito:groups", json!([])))?),
         ),
         (
+            "null-aud",
+            format!("Bearer {}", key.sign(&with("aud", Value::Null))?),
+        ),
+        (
+            "tab-separated-scope",
+            format!(
+                "Bearer {}",
+                key.sign(&with(
+                    "scope",
+                    json!("aws.cognito.signin.user.admin\tapi/read")
+                ))?
+            ),
+        ),
+        (
+            "crit-header",
+            format!(
+                "Bearer {}",
+                key.sign_with(
+                    &RSA_PKCS1_SHA256,
+                    &json!({"alg": "RS256", "kid": "fuzz-key-1", "crit": ["exp"]}),
+                    &claims()
+                )?
+            ),
+        ),
+        (
+            "b64-false-crit",
+            format!(
+                "Bearer {}",
+                key.sign_with(
+                    &RSA_PKCS1_SHA256,
+                    &json!({"alg": "RS256", "kid": "fuzz-key-1", "b64": false, "crit": ["b64"]}),
+                    &claims()
+                )?
+            ),
+        ),
+        (
             "other-key-same-kid",
             format!("Bearer {}", stranger.sign(&claims())?),
         ),

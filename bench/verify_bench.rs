@@ -1,8 +1,8 @@
-//! The whole verify path against a bare RS256 signature check (issue 5).
+//! The whole verify path against a bare RS256 signature check.
 //!
-//! An example rather than a `[[bench]]` target: a bench target must be declared in Cargo.toml,
-//! and Cargo refuses a manifest whose declared targets are missing, which the Docker build context
-//! (Cargo.toml, Cargo.lock and src/ only) would be. Criterion runs the same either way.
+//! Declared in Cargo.toml as an example (path `bench/verify_bench.rs`) rather than a `[[bench]]`
+//! target, so that `cargo test --all-targets` builds it but never runs it. Criterion runs the same
+//! either way.
 //!
 //! ```text
 //! cargo run --release --example verify_bench -- --bench
@@ -15,7 +15,7 @@
 //!   (base64 of the signature, key build, verify): what `Verifier::verify_signature` does;
 //! - `verify/verdict_uncached`: `randapi::auth::verdict`, header to claims with no cache;
 //! - `verify/authenticator_uncached` and `verify/authenticator_cached_hit`: the server's
-//!   `Authenticator::verify_shared` (keys from a JWKS served on 127.0.0.1), cache off and on.
+//!   `Authenticator::verify` (keys from a JWKS served on 127.0.0.1), cache off and on.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -25,13 +25,20 @@ use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group, criterion_main};
-use randapi::auth::{Authenticator, JwksCache, Verifier, parse_jwks, unix_now, verdict};
+use randapi::auth::{Authenticator, JwksCache, Verifier, parse_jwks, verdict};
 use randapi::config::{JwksSettings, TokenPolicy};
 use randapi::dev::{SigningKey, jwks};
 use serde_json::json;
 
 const ISSUER: &str = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_BenchPool";
 const CLIENT: &str = "benchclient0123456789abcd";
+
+/// Seconds since the Unix epoch.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
 
 fn policy() -> TokenPolicy {
     TokenPolicy {
@@ -135,17 +142,17 @@ fn benches(c: &mut Criterion) {
         let cache = JwksCache::new(JwksCache::http_client(&settings).expect("client"), settings);
         let cached = Authenticator::new(Verifier::new(policy()), cache.clone());
         let uncached = Authenticator::with_cache_capacity(Verifier::new(policy()), cache, 0);
-        cached.verify_shared(&token).await.expect("valid token");
+        cached.verify(&token).await.expect("valid token");
         (cached, uncached)
     });
     let (cached, uncached) = (Arc::new(cached), Arc::new(uncached));
     verify.bench_function("authenticator_uncached", |b| {
         b.to_async(&runtime)
-            .iter(|| async { uncached.verify_shared(black_box(&token)).await })
+            .iter(|| async { uncached.verify(black_box(&token)).await })
     });
     verify.bench_function("authenticator_cached_hit", |b| {
         b.to_async(&runtime)
-            .iter(|| async { cached.verify_shared(black_box(&token)).await })
+            .iter(|| async { cached.verify(black_box(&token)).await })
     });
     verify.finish();
 }

@@ -14,9 +14,10 @@ use std::process::ExitCode;
 
 use std::time::Duration;
 
+use aws_lc_rs::signature::RSA_PSS_SHA256;
 use randapi::auth::{Verifier, parse_jwks, verdict};
 use randapi::config::TokenPolicy;
-use randapi::dev::{RSA_PKCS1_SHA256, RSA_PSS_SHA256, SigningKey, b64, jwks};
+use randapi::dev::{RSA_PKCS1_SHA256, SigningKey, b64, jwks};
 use serde_json::{Value, json};
 
 /// The fuzz target's clock, issuer and client (keep in step with `fuzz_targets/verdict.rs`).

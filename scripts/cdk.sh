@@ -7,7 +7,7 @@
 # 2. deploy/cdk: `npx cdk synth` offline: no AWS credentials, no Docker, no network lookups
 #    (region given as context), writing deploy/cdk/cdk.out/; the template's Lambda runtimes are
 #    listed.
-# 3. cfn-lint (its own virtualenv under ~/.cache, so it does not fight other pins) on the
+# 3. cfn-lint (the version lib.sh pins, shared with container.sh) on the
 #    synthesized template: no errors allowed.
 # 4. deploy/amplify-gen2: npm install from the lock (which must not change) and `tsc --noEmit` of amplify/ (which imports the construct
 #    from deploy/cdk/lib).
@@ -18,16 +18,10 @@
 # Needs node >= 20, npm, python3 with venv. Idempotent.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-CFN_LINT_VERSION=1.58.0
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+lib_init cdk
 REGION=eu-west-1
-
-step() { printf '\n==> %s\n' "$*"; }
-ok() { printf '    ok: %s\n' "$*"; }
-fail() {
-  printf '    FAIL: %s\n' "$*" >&2
-  exit 1
-}
 
 # No credentials, no profile, no instance metadata: whatever would call AWS fails loudly.
 offline() {
@@ -37,20 +31,14 @@ offline() {
     CDK_DISABLE_VERSION_CHECK=1 "$@"
 }
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/randapi-cdk.XXXXXX")"
-trap 'rm -rf "$WORK"' EXIT
 GEN2_LOCK="$WORK/amplify-gen2.package-lock.json"
 
 step "0. tools"
 command -v node >/dev/null || fail "node is not installed"
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 ((node_major >= 20)) || fail "node $(node --version): aws-cdk-lib needs node >= 20"
-VENV="${XDG_CACHE_HOME:-$HOME/.cache}/randapi/cfn-lint-$CFN_LINT_VERSION"
-if ! "$VENV/bin/cfn-lint" --version 2>/dev/null | grep -q "$CFN_LINT_VERSION"; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/python" -m pip install -q "cfn-lint==$CFN_LINT_VERSION"
-fi
-ok "node $(node --version), npm $(npm --version), $("$VENV/bin/cfn-lint" --version)"
+pip_ensure cfn-lint "$CFN_LINT_VERSION"
+ok "node $(node --version), npm $(npm --version), $(cfn-lint --version)"
 
 step "1. deploy/cdk: npm ci, tsc, tests"
 cd "$ROOT/deploy/cdk"
@@ -81,7 +69,7 @@ ok "synthesized to deploy/cdk/$TEMPLATE (and the image's build context, staged u
 
 step "3. cfn-lint $CFN_LINT_VERSION on the synthesized template"
 rc=0
-"$VENV/bin/cfn-lint" --format parseable "$TEMPLATE" >cdk.out/cfn-lint.txt || rc=$?
+cfn-lint --format parseable "$TEMPLATE" >cdk.out/cfn-lint.txt || rc=$?
 sed 's/^/    | /' cdk.out/cfn-lint.txt
 ((rc & 3)) && fail "cfn-lint found errors (exit $rc)"
 ok "no errors ($(grep -c ':W' cdk.out/cfn-lint.txt || true) warnings, shown above)"
@@ -148,7 +136,7 @@ print(f"    ok: auth stack {len(auth['Resources'])} resources (web client: SRP, 
       " amplify_outputs custom.API.randapi.endpoint from the API")
 PY
 rc=0
-"$VENV/bin/cfn-lint" --format parseable "$GEN2_OUT"/*.template.json >"$GEN2_OUT/cfn-lint.txt" || rc=$?
+cfn-lint --format parseable "$GEN2_OUT"/*.template.json >"$GEN2_OUT/cfn-lint.txt" || rc=$?
 sed "s|$GEN2_OUT/||; s/^/    | /" "$GEN2_OUT/cfn-lint.txt"
 ((rc & 3)) && fail "cfn-lint found errors in the Gen2 templates (exit $rc)"
 ok "cfn-lint: no errors in the Gen2 templates ($(grep -c ':W' "$GEN2_OUT/cfn-lint.txt" || true) warnings)"

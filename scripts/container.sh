@@ -46,14 +46,13 @@ TARGET=x86_64-unknown-linux-musl
 IMAGE=localhost/randapi:ci
 MAX_IMAGE_BYTES=$((20 * 1000 * 1000))
 HADOLINT_VERSION=2.15.1
-# cfn-lint carries AWS's Lambda runtime deprecation table (cfnlint/data/AdditionalSpecs/
+# cfn-lint (CFN_LINT_VERSION, pinned in lib.sh) carries AWS's Lambda runtime deprecation table (cfnlint/data/AdditionalSpecs/
 # LmbdRuntimeLifecycle.json). From 1.51.3 on it holds the current dates for nodejs20.x (and
 # nodejs18.x): creating a function is blocked from 2027-02-01 and updating one from 2027-03-03;
 # 1.51.0 still had the superseded 2026-06-01 / 2026-07-01. 1.58.0's table was checked to say exactly that.
 # The stack Amplify generates gives its awaiter's CDK provider Lambdas their runtime through
 # Fn::FindInMap (LatestNodeRuntimeMap: nodejs20.x; nodejs18.x in 4 isolated regions), so cfn-lint
 # reports the deprecation as W1034 warnings, not as E2531/E2533 errors, before and after those dates.
-CFN_LINT_VERSION=1.58.0
 CATEGORY_API_VERSION=5.15.7
 CATEGORY_API_INTEGRITY=sha512-zoXTBZg4EuayF58wKJFbkDENMjx46Rzo2k0sH1hejTunpDaVinuJ8/1K783FI9mUnmpZaM+kC4t+OEhgf9A+Yg==
 CHECKS="$ROOT/scripts/checks"

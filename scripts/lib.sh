@@ -57,6 +57,10 @@ lib_init() {
   trap 'exit 143' TERM
 }
 
+# One cfn-lint for every template check (container.sh, cdk.sh). 1.51.3 and later carry AWS's
+# current Lambda runtime dates (nodejs20.x: creation blocked 2027-02-01, updates 2027-03-03).
+CFN_LINT_VERSION=1.58.0
+
 _LIB_PIDS=()
 _LIB_HOOKS=()
 track_pid() { _LIB_PIDS+=("$1"); }

@@ -15,8 +15,9 @@ use serde_json::{Value, json};
 
 use crate::auth::unix_now;
 
-/// The ways [`SigningKey`] can sign (tests use the ones Cognito never uses).
-pub use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RSA_PKCS1_SHA512, RSA_PSS_SHA256};
+/// RS256, the one way Cognito signs. (Tests that forge other algorithms pass their own
+/// `aws_lc_rs::signature` encoding to [`SigningKey::sign_with`]; the crate exports none.)
+pub use aws_lc_rs::signature::RSA_PKCS1_SHA256;
 
 /// Key generation or signing failed in the crypto library.
 #[derive(Debug, thiserror::Error)]

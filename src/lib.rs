@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod cli;
+pub mod cognito;
 pub mod config;
 pub mod dev;
 pub mod routes;

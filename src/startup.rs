@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use url::Url;
 
 use crate::auth::{Authenticator, JwksCache, Verifier};
-use crate::config::Config;
+use crate::config::{Config, KeySource};
 use crate::dev::{DEV_TOKEN_LIFETIME, DevIssuer};
 use crate::routes::{AppState, DEV_JWKS_PATH, DEV_TOKEN_PATH, router};
 use crate::serve::{ConnectionStats, ServeSettings, Server, Stop, Timeouts, fd_limit, shutdown};
@@ -66,7 +66,7 @@ impl Application {
     /// # Errors
     ///
     /// See [`StartError`].
-    pub async fn build(mut config: Config) -> Result<Self, StartError> {
+    pub async fn build(config: Config) -> Result<Self, StartError> {
         let wanted = SocketAddr::new(config.host, config.port);
         let listener = TcpListener::bind(wanted)
             .await
@@ -92,28 +92,29 @@ impl Application {
             },
         );
 
-        let dev = if config.dev {
-            let base = format!("http://{}/dev", loopback_for(addr));
-            let jwks_url = Url::parse(&format!("http://{}{DEV_JWKS_PATH}", loopback_for(addr)))
-                .map_err(|_| StartError::DevKey)?;
-            config.policy.issuer = base.clone();
-            config.jwks.url = jwks_url;
-            let client_id = config
-                .policy
-                .client_ids
-                .first()
-                .cloned()
-                .unwrap_or_default();
-            Some(Arc::new(
-                DevIssuer::new(base, client_id).map_err(|_| StartError::DevKey)?,
-            ))
-        } else {
-            None
+        let (issuer, jwks_url, dev) = match &config.keys {
+            KeySource::Cognito { issuer, jwks_url } => (issuer.clone(), jwks_url.clone(), None),
+            // The embedded issuer is named after the address just bound, and its keys are
+            // fetched from this process over HTTP, through the same cache as Cognito's.
+            KeySource::Dev => {
+                let base = format!("http://{}", loopback_for(addr));
+                let issuer = format!("{base}/dev");
+                let jwks_url = Url::parse(&format!("{base}{DEV_JWKS_PATH}"))
+                    .map_err(|_| StartError::DevKey)?;
+                let client_id = config.client_ids.first().cloned().unwrap_or_default();
+                let dev =
+                    DevIssuer::new(issuer.clone(), client_id).map_err(|_| StartError::DevKey)?;
+                (issuer, jwks_url, Some(Arc::new(dev)))
+            }
         };
+        let jwks_settings = config.jwks_settings(jwks_url);
 
-        let jwks = JwksCache::new(JwksCache::http_client(&config.jwks)?, config.jwks.clone());
+        let jwks = JwksCache::new(
+            JwksCache::http_client(&jwks_settings)?,
+            jwks_settings.clone(),
+        );
         let auth = Arc::new(Authenticator::new(
-            Verifier::new(config.policy.clone()),
+            Verifier::new(config.token_policy(issuer)),
             jwks.clone(),
         ));
         let router = router(AppState {
@@ -128,18 +129,13 @@ impl Application {
             router,
             jwks,
             dev,
-            jwks_url: config.jwks.url.to_string(),
+            jwks_url: jwks_settings.url.to_string(),
         })
     }
 
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
-    }
-
-    /// The bound port.
-    pub fn port(&self) -> u16 {
-        self.addr.port()
     }
 
     /// The key cache (tests count its fetches).
@@ -151,11 +147,6 @@ impl Application {
     /// running the server; it stays current while the server runs.
     pub fn connection_stats(&self) -> ConnectionStats {
         self.server.stats()
-    }
-
-    /// The `--dev` issuer, if any.
-    pub fn dev_issuer(&self) -> Option<&Arc<DevIssuer>> {
-        self.dev.as_ref()
     }
 
     /// Serves until SIGTERM or SIGINT, then shuts down: after SIGTERM it keeps serving for the

@@ -33,19 +33,21 @@ struct Api {
 impl Api {
     /// Configured as the README says for moto: issuer and JWKS URL apart, the first client.
     async fn start(moto: &Moto, pool: &Pool, required_groups: Option<&str>) -> Api {
-        let args = ServeArgs {
-            port: "0".into(),
-            host: "127.0.0.1".into(),
-            cognito_client_ids: Some(pool.web_client.clone()),
-            cognito_issuer: Some(issuer(&pool.id)),
-            cognito_jwks_url: Some(moto.jwks_url(&pool.id)),
-            cognito_required_groups: required_groups.map(str::to_owned),
-            log_format: Some("text".into()),
-            shutdown_grace: "5s".into(),
-            ..ServeArgs::default()
-        };
-        let config = args
-            .validate()
+        let mut flags = vec![
+            "--port=0".to_owned(),
+            "--host=127.0.0.1".to_owned(),
+            format!("--cognito-client-ids={}", pool.web_client),
+            format!("--cognito-issuer={}", issuer(&pool.id)),
+            format!("--cognito-jwks-url={}", moto.jwks_url(&pool.id)),
+            "--log-format=text".to_owned(),
+            "--shutdown-grace=5s".to_owned(),
+        ];
+        if let Some(groups) = required_groups {
+            flags.push(format!("--cognito-required-groups={groups}"));
+        }
+        let config = ServeArgs::from_flags(flags)
+            .expect("the emulator flags parse")
+            .into_config()
             .expect("the emulator configuration is valid");
         let app = Application::build(config).await.expect("randapi starts");
         let base = format!("http://{}", app.local_addr());

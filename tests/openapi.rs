@@ -8,14 +8,14 @@ use randapi::config::ServeArgs;
 use randapi::startup::Application;
 
 fn dev_args() -> ServeArgs {
-    ServeArgs {
-        port: "0".into(),
-        host: "127.0.0.1".into(),
-        log_format: Some("json".into()),
-        shutdown_grace: "1s".into(),
-        dev: true,
-        ..ServeArgs::default()
-    }
+    let flags = [
+        "--port=0",
+        "--host=127.0.0.1",
+        "--log-format=json",
+        "--shutdown-grace=1s",
+        "--dev",
+    ];
+    ServeArgs::from_flags(flags).expect("flags parse")
 }
 
 struct Server {
@@ -26,7 +26,7 @@ struct Server {
 
 impl Server {
     async fn start() -> Self {
-        let config = dev_args().validate().expect("valid --dev configuration");
+        let config = dev_args().into_config().expect("valid --dev configuration");
         let app = Application::build(config).await.expect("server builds");
         let base = format!("http://{}", app.local_addr());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

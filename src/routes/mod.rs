@@ -73,8 +73,19 @@ async fn not_found() -> impl IntoResponse {
     )
 }
 
-/// The application: `GET /` (and `GET /random`) behind the Cognito layer, `GET /health` open, and in `--dev` mode the
-/// local issuer's JWKS and token routes.
+async fn method_not_allowed() -> impl IntoResponse {
+    // axum adds the `Allow` header of the route.
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Json(ErrorBody {
+            error: "method_not_allowed",
+            message: "this method is not allowed on this path",
+        }),
+    )
+}
+
+/// The application: `GET /` (and `GET /random`) behind the Cognito layer, `GET /health` open,
+/// and in `--dev` mode the local issuer's JWKS and token routes.
 pub fn router(state: AppState) -> Router {
     // The 405 of `/` is inside the Cognito layer, so a request without a valid token gets 401
     // whatever its method.
@@ -82,7 +93,9 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(random_number))
         // The same handler where API Gateway's `OPTIONS /{proxy+}` route catches the preflight.
         .route("/random", get(random_number))
-        .route_layer(CognitoAuthLayer::new(state.auth.clone()))
+        .method_not_allowed_fallback(method_not_allowed)
+        .route_layer(CognitoAuthLayer::new(state.auth.clone()));
+    let mut open = Router::new()
         .route("/health", get(health))
         .route("/openapi.json", get(openapi_json));
     if let Some(issuer) = state.dev.clone() {

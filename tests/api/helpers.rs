@@ -620,29 +620,35 @@ pub fn http_client() -> reqwest::Client {
         .expect("http client")
 }
 
-/// The `ServeArgs` of an app pointed at `jwks_url` with `options`, as the environment would give.
+/// The `ServeArgs` of an app pointed at `jwks_url` with `options`, as the flags would give them
+/// (the process environment is not read).
 pub fn serve_args(jwks_url: &str, options: &AppOptions) -> ServeArgs {
-    let defaults = ServeArgs::default();
-    let or = |set: Option<&str>, default: String| set.map_or(default, str::to_owned);
-    ServeArgs {
-        cors_allowed_origins: or(options.cors, defaults.cors_allowed_origins.clone()),
-        jwks_ttl: or(options.ttl, defaults.jwks_ttl.clone()),
-        jwks_cooldown: or(options.cooldown, defaults.jwks_cooldown.clone()),
-        jwks_max_stale: or(options.max_stale, defaults.jwks_max_stale.clone()),
-        jwks_fetch_timeout: or(options.fetch_timeout, defaults.jwks_fetch_timeout.clone()),
-        clock_leeway: or(options.leeway, defaults.clock_leeway.clone()),
-        request_timeout: or(options.request_timeout, defaults.request_timeout.clone()),
-        port: "0".into(),
-        host: "127.0.0.1".into(),
-        cognito_issuer: Some(ISSUER.into()),
-        cognito_jwks_url: Some(jwks_url.into()),
-        cognito_client_ids: Some(format!("{CLIENT_ID},{OTHER_ALLOWED_CLIENT_ID}")),
-        cognito_required_scopes: options.scopes.map(str::to_owned),
-        cognito_required_groups: options.groups.map(str::to_owned),
-        log_format: Some("json".into()),
-        shutdown_grace: "5s".into(),
-        ..defaults
+    let mut flags = vec![
+        "--port=0".to_owned(),
+        "--host=127.0.0.1".to_owned(),
+        format!("--cognito-issuer={ISSUER}"),
+        format!("--cognito-jwks-url={jwks_url}"),
+        format!("--cognito-client-ids={CLIENT_ID},{OTHER_ALLOWED_CLIENT_ID}"),
+        "--log-format=json".to_owned(),
+        "--shutdown-grace=5s".to_owned(),
+    ];
+    let options = [
+        ("--cors-allowed-origins", options.cors),
+        ("--jwks-ttl", options.ttl),
+        ("--jwks-cooldown", options.cooldown),
+        ("--jwks-max-stale", options.max_stale),
+        ("--jwks-fetch-timeout", options.fetch_timeout),
+        ("--clock-leeway", options.leeway),
+        ("--request-timeout", options.request_timeout),
+        ("--cognito-required-scopes", options.scopes),
+        ("--cognito-required-groups", options.groups),
+    ];
+    for (flag, value) in options {
+        if let Some(value) = value {
+            flags.push(format!("{flag}={value}"));
+        }
     }
+    ServeArgs::from_flags(flags).expect("test flags parse")
 }
 
 /// Starts randapi on 127.0.0.1:0 against `jwks`.
@@ -654,7 +660,7 @@ pub async fn spawn_app(jwks: &JwksServer, options: AppOptions) -> TestApp {
 pub async fn spawn_app_at(jwks_url: &str, options: AppOptions) -> TestApp {
     LazyLock::force(&TRACING);
     let config = serve_args(jwks_url, &options)
-        .validate()
+        .into_config()
         .expect("test configuration is valid");
     let app = Application::build(config).await.expect("app builds");
     let base = format!("http://{}", app.local_addr());

@@ -585,3 +585,46 @@ async fn tokens_never_reach_the_logs_even_at_trace_level() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_bad_server_variable_stops_only_the_server() {
+    let run = |args: &'static [&'static str]| async move {
+        let child = randapi(&[("PORT", "abc")], args)
+            .spawn()
+            .expect("randapi starts");
+        tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+            .await
+            .expect("randapi exits")
+            .expect("output")
+    };
+    for args in [&[][..], &["serve"][..], &["--dev"][..]] {
+        let output = run(args).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("PORT (flag --port)") && stderr.contains("Example: PORT=3001"),
+            "{args:?}: {stderr}"
+        );
+    }
+    // The token command reads no server variable: it gets as far as its own usage error.
+    let output = run(&[
+        "token",
+        "--client-id",
+        "c",
+        "--username",
+        "u",
+        "--password",
+        "p",
+    ])
+    .await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no region") && !stderr.contains("PORT"),
+        "{stderr}"
+    );
+    for args in [&["token", "--help"][..], &["healthcheck", "--help"][..]] {
+        let output = run(args).await;
+        assert_eq!(output.status.code(), Some(0), "{args:?}");
+    }
+}

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use randapi::dev::{RSA_PKCS1_SHA256, RSA_PKCS1_SHA512, RSA_PSS_SHA256, b64};
+use aws_lc_rs::signature::{RSA_PKCS1_SHA512, RSA_PSS_SHA256};
+use randapi::dev::{RSA_PKCS1_SHA256, b64};
 use serde_json::{Value, json};
 
 use crate::helpers::*;

@@ -1,0 +1,248 @@
+//! The configuration's rules, checked through the same parser the binary uses.
+
+use clap::CommandFactory as _;
+
+use super::*;
+use crate::cli::Cli;
+
+const POOL: &str = "--cognito-user-pool-id=eu-west-1_AbCdEf123";
+const CLIENTS: &str = "--cognito-client-ids=client-a, client-b";
+
+fn config(flags: &[&str]) -> Result<Config, String> {
+    // The base flags, but for those `flags` set (a list flag given twice would append).
+    let given = |base: &&str| {
+        flags
+            .iter()
+            .any(|f| f.split('=').next() == base.split('=').next())
+    };
+    let mut all: Vec<&str> = [POOL, CLIENTS, "--log-format=json"]
+        .into_iter()
+        .filter(|base| !given(base))
+        .collect();
+    all.extend_from_slice(flags);
+    let args = ServeArgs::from_flags(all)
+        .map_err(|e| ConfigError::from_clap(&e).map_or_else(|| e.to_string(), |e| e.variable))?;
+    args.into_config().map_err(|e| e.variable)
+}
+
+fn failing_variable(flags: &[&str]) -> String {
+    match config(flags) {
+        Ok(_) => panic!("{flags:?} was accepted"),
+        Err(variable) => variable,
+    }
+}
+
+fn issuer(config: &Config) -> &str {
+    match &config.keys {
+        KeySource::Cognito { issuer, .. } => issuer,
+        KeySource::Dev => panic!("dev keys"),
+    }
+}
+
+#[test]
+fn issuer_and_jwks_url_are_derived_from_the_pool_id() {
+    let config = config(&[]).expect("valid");
+    assert_eq!(
+        config.keys,
+        KeySource::Cognito {
+            issuer: cognito::EXAMPLE_ISSUER.into(),
+            jwks_url: Url::parse(EXAMPLE_JWKS_URL).expect("url"),
+        }
+    );
+    assert_eq!(config.client_ids, ["client-a", "client-b"]);
+    assert_eq!(config.port, 3001);
+    assert_eq!(config.leeway, Duration::from_secs(60));
+    let url = Url::parse(EXAMPLE_JWKS_URL).expect("url");
+    assert_eq!(
+        JwksSettings::with_defaults(url.clone()),
+        config.jwks_settings(url)
+    );
+}
+
+#[test]
+fn the_defaults_are_the_documented_ones() {
+    let config = ServeArgs::from_flags(["--dev"])
+        .expect("parses")
+        .into_config()
+        .expect("valid");
+    assert_eq!(config.port, 3001);
+    assert_eq!(config.host.to_string(), "0.0.0.0");
+    assert_eq!(config.cors, CorsOrigins::Any);
+    let secs = Duration::from_secs;
+    assert_eq!(config.jwks_ttl, secs(3600));
+    assert_eq!(config.jwks_cooldown, secs(10));
+    assert_eq!(config.jwks_max_stale, secs(24 * 3600));
+    assert_eq!(config.jwks_fetch_timeout, secs(5));
+    assert_eq!(config.jwks_connect_timeout, secs(2));
+    assert_eq!(config.leeway, secs(60));
+    assert_eq!(config.request_timeout, secs(10));
+    assert_eq!(config.shutdown_grace, secs(20));
+    assert_eq!(config.shutdown_delay, secs(5));
+    assert_eq!(config.header_read_timeout, secs(10));
+    assert_eq!(config.keepalive_timeout, secs(75));
+    assert_eq!(config.max_connections, None);
+    assert_eq!(config.keys, KeySource::Dev);
+    assert_eq!(config.client_ids, [DEV_CLIENT_ID]);
+}
+
+#[test]
+fn every_value_name_is_its_variable() {
+    let command = Cli::command();
+    let serve = command.find_subcommand("serve").expect("serve");
+    for arg in serve.get_arguments().filter(|a| a.get_env().is_some()) {
+        let names = arg.get_value_names().expect("value name");
+        assert_eq!(
+            names[0].as_str(),
+            arg.get_env().and_then(|e| e.to_str()).expect("env"),
+        );
+    }
+}
+
+#[test]
+fn issuer_and_jwks_url_can_be_set_apart_for_emulators() {
+    let config = config(&[
+        "--cognito-issuer=https://cognito-idp.us-east-1.amazonaws.com/us-east-1_x",
+        "--cognito-jwks-url=http://127.0.0.1:5000/us-east-1_x/.well-known/jwks.json",
+    ])
+    .expect("valid");
+    assert_eq!(
+        issuer(&config),
+        "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_x"
+    );
+    assert!(
+        matches!(&config.keys, KeySource::Cognito { jwks_url, .. } if jwks_url.port() == Some(5000))
+    );
+}
+
+#[test]
+fn region_comes_from_cognito_region_then_aws_region() {
+    let pool = "--cognito-user-pool-id=AbCdEf123";
+    let with_region = config(&[pool, "--cognito-region=us-west-2"]).expect("valid");
+    assert!(issuer(&with_region).contains("us-west-2"));
+    let with_aws_region = config(&[pool, "--aws-region=ap-south-1"]).expect("valid");
+    assert!(issuer(&with_aws_region).contains("ap-south-1"));
+    assert_eq!(failing_variable(&[pool]), "COGNITO_USER_POOL_ID");
+}
+
+#[test]
+fn each_bad_value_names_its_variable() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--cognito-client-ids= , "], "COGNITO_CLIENT_IDS"),
+        (&["--port=70000"], "PORT"),
+        (&["--port=abc"], "PORT"),
+        (&["--host=localhost:80"], "HOST"),
+        (&["--cognito-issuer=not a url"], "COGNITO_ISSUER"),
+        (&["--cognito-jwks-url=ftp://x/y"], "COGNITO_JWKS_URL"),
+        (&["--cognito-jwks-url=https://u:p@x/y"], "COGNITO_JWKS_URL"),
+        (&["--cognito-region=mars"], "COGNITO_REGION"),
+        (
+            &["--cognito-user-pool-id=eu-west-1_a/b"],
+            "COGNITO_USER_POOL_ID",
+        ),
+        (&["--log-format=xml"], "LOG_FORMAT"),
+        (
+            &["--cors-allowed-origins=https://a.example/path"],
+            "CORS_ALLOWED_ORIGINS",
+        ),
+        (&["--cors-allowed-origins=,"], "CORS_ALLOWED_ORIGINS"),
+        (&["--jwks-ttl=soon"], "JWKS_TTL"),
+        (&["--jwks-cooldown=0s"], "JWKS_COOLDOWN"),
+        (&["--jwks-max-stale=10m"], "JWKS_MAX_STALE"),
+        (&["--clock-leeway=5m"], "CLOCK_LEEWAY"),
+        (&["--request-timeout=x"], "REQUEST_TIMEOUT"),
+        (&["--shutdown-delay=later"], "SHUTDOWN_DELAY"),
+        (&["--header-read-timeout=0s"], "HEADER_READ_TIMEOUT"),
+        (&["--keepalive-timeout=x"], "KEEPALIVE_TIMEOUT"),
+        (&["--max-connections=0"], "MAX_CONNECTIONS"),
+        (&["--max-connections=many"], "MAX_CONNECTIONS"),
+    ];
+    for (flags, variable) in cases {
+        assert_eq!(failing_variable(flags), *variable, "{flags:?}");
+    }
+    let no_clients = ServeArgs::from_flags([POOL]).expect("parses");
+    assert_eq!(
+        no_clients.into_config().expect_err("refused").variable,
+        "COGNITO_CLIENT_IDS"
+    );
+    // With nothing set, the first thing named is the client ids (what the README asks for first).
+    let nothing = ServeArgs::from_flags(Vec::<String>::new()).expect("parses");
+    assert_eq!(
+        nothing.into_config().expect_err("refused").variable,
+        "COGNITO_CLIENT_IDS"
+    );
+    let no_pool = ServeArgs::from_flags([CLIENTS]).expect("parses");
+    assert_eq!(
+        no_pool.into_config().expect_err("refused").variable,
+        "COGNITO_USER_POOL_ID"
+    );
+}
+
+#[test]
+fn the_connection_settings_take_zero_delay_and_a_cap() {
+    let config = config(&["--shutdown-delay=0s", "--max-connections=100"]).expect("valid");
+    assert_eq!(config.shutdown_delay, Duration::ZERO);
+    assert_eq!(config.max_connections, Some(100));
+}
+
+#[test]
+fn the_error_message_names_the_variable_and_an_example() {
+    let error = ServeArgs::from_flags([POOL])
+        .expect("parses")
+        .into_config()
+        .expect_err("refused");
+    let text = error.to_string();
+    assert!(text.contains("COGNITO_CLIENT_IDS"), "{text}");
+    assert!(text.contains("--cognito-client-ids"), "{text}");
+    assert!(text.contains("Example: COGNITO_CLIENT_IDS="), "{text}");
+
+    let clap_error = ServeArgs::from_flags(["--jwks-ttl", "soon"]).expect_err("refused");
+    let text = ConfigError::from_clap(&clap_error)
+        .expect("a configuration error")
+        .to_string();
+    assert_eq!(
+        text,
+        "configuration error: JWKS_TTL (flag --jwks-ttl) is not a duration like 10s, 500ms or 1h. Example: JWKS_TTL=1h"
+    );
+    let clap_error = ServeArgs::from_flags(["--log-format", "xml"]).expect_err("refused");
+    let text = ConfigError::from_clap(&clap_error)
+        .expect("a configuration error")
+        .to_string();
+    assert!(
+        text.ends_with("must be one of json, text. Example: LOG_FORMAT=json"),
+        "{text}"
+    );
+}
+
+#[test]
+fn cors_origins_are_normalised() {
+    let config = config(&["--cors-allowed-origins=https://App.Example.com, http://localhost:5173"])
+        .expect("valid");
+    assert_eq!(
+        config.cors,
+        CorsOrigins::List(vec![
+            "https://app.example.com".into(),
+            "http://localhost:5173".into()
+        ])
+    );
+}
+
+#[test]
+fn scopes_and_groups_are_space_separated() {
+    let config = config(&[
+        "--cognito-required-scopes=api/read  api/write",
+        "--cognito-required-groups=admins",
+    ])
+    .expect("valid");
+    assert_eq!(config.required_scopes, ["api/read", "api/write"]);
+    assert_eq!(config.required_groups, ["admins"]);
+}
+
+#[test]
+fn dev_mode_needs_no_cognito_settings() {
+    let config = ServeArgs::from_flags(["--dev"])
+        .expect("parses")
+        .into_config()
+        .expect("valid");
+    assert_eq!(config.client_ids, [DEV_CLIENT_ID]);
+    assert_eq!(config.keys, KeySource::Dev);
+}

@@ -4,12 +4,15 @@
 use std::convert::Infallible;
 use std::net::Ipv6Addr;
 
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, Version, header};
-use axum::middleware::Next;
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Version, header};
 use axum::response::{IntoResponse, Json, Response};
-use tower::{Layer, ServiceExt};
+use futures_util::future::{BoxFuture, Either};
+use tower::{Layer, Service, ServiceExt};
 use tower_http::cors::CorsLayer;
 
 use crate::auth::ErrorBody;
@@ -113,31 +116,80 @@ fn bad_host(message: &'static str) -> Response {
 
 /// Answers `400 invalid_request` to a request whose `Host` breaks the rule; passes the others
 /// on. It sits outside the CORS layer so that a preflight is checked too, and sends its refusal
-/// through the same CORS policy, as a simple answer, so a browser can read it.
-pub async fn require_valid_host(
-    State(cors): State<CorsLayer>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let Some(message) = host_problem(request.version(), request.headers()) else {
-        return next.run(request).await;
-    };
+/// through the same CORS policy, as a simple answer, so a browser can read it. A plain tower
+/// layer rather than `from_fn`: the requests that pass cost a header check and nothing else.
+#[derive(Debug, Clone)]
+pub struct RequireValidHostLayer {
+    cors: Arc<CorsLayer>,
+}
+
+impl RequireValidHostLayer {
+    /// Refusals get the CORS headers of `cors`.
+    pub fn new(cors: CorsLayer) -> Self {
+        Self {
+            cors: Arc::new(cors),
+        }
+    }
+}
+
+impl<S> Layer<S> for RequireValidHostLayer {
+    type Service = RequireValidHost<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequireValidHost {
+            inner,
+            cors: self.cors.clone(),
+        }
+    }
+}
+
+/// The service of [`RequireValidHostLayer`].
+#[derive(Debug, Clone)]
+pub struct RequireValidHost<S> {
+    inner: S,
+    cors: Arc<CorsLayer>,
+}
+
+impl<S> Service<Request> for RequireValidHost<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<S::Future, BoxFuture<'static, Result<Response, Infallible>>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        match host_problem(request.version(), request.headers()) {
+            None => Either::Left(self.inner.call(request)),
+            Some(message) => {
+                let origin = request.headers().get(header::ORIGIN).cloned();
+                Either::Right(Box::pin(refuse(self.cors.clone(), origin, message)))
+            }
+        }
+    }
+}
+
+async fn refuse(
+    cors: Arc<CorsLayer>,
+    origin: Option<HeaderValue>,
+    message: &'static str,
+) -> Result<Response, Infallible> {
     let mut probe = Request::new(Body::empty());
-    if let Some(origin) = request.headers().get(header::ORIGIN) {
-        probe.headers_mut().insert(header::ORIGIN, origin.clone());
+    if let Some(origin) = origin {
+        probe.headers_mut().insert(header::ORIGIN, origin);
     }
     let refuse =
         tower::service_fn(move |_: Request| async move { Ok::<_, Infallible>(bad_host(message)) });
-    match cors.layer(refuse).oneshot(probe).await {
-        Ok(response) => response.into_response(),
-        Err(never) => match never {},
-    }
+    cors.layer(refuse).oneshot(probe).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
 
     #[test]
     fn hosts_follow_rfc_3986() {

@@ -21,7 +21,7 @@ use crate::config::CorsOrigins;
 use crate::dev::DevIssuer;
 
 use health::health;
-use host::require_valid_host;
+use host::RequireValidHostLayer;
 use middleware::{limit_header_size, limit_request_time, log_request};
 use openapi::openapi_json;
 use random_number::random_number;
@@ -112,10 +112,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(limit_header_size))
         // Outside the header limit so a browser can read the 431 too.
         .layer(cors.clone())
-        .layer(axum::middleware::from_fn_with_state(
-            cors,
-            require_valid_host,
-        ))
+        .layer(RequireValidHostLayer::new(cors))
         .layer(axum::middleware::from_fn(log_request))
         .layer(
             tower_http::set_header::SetResponseHeaderLayer::if_not_present(

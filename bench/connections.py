@@ -7,7 +7,7 @@ heads. Prints figures; asserts nothing (the machine is shared and noisy).
   python3 bench/connections.py --connections 2000 --binary path/to/randapi
 
 Two cases, each against a fresh `randapi --dev` on 127.0.0.1:
-  endless  each connection sends --head-bytes of one never-finished header (the issue's attack):
+  endless  each connection sends --head-bytes of one never-finished header (an attack):
            the server reads at most its 17 KiB buffer, answers 431 and closes.
   held     each connection sends 15 KiB of a head (just under the 16 KiB cap) and waits: the
            server must keep every one open until HEADER_READ_TIMEOUT, so this is the memory a

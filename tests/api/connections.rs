@@ -233,7 +233,7 @@ async fn health_within_3s(port: u16, case: &str) {
     eprintln!("{case}: GET /health answered in {:?}", asked.elapsed());
 }
 
-/// The goal: a process limited to 512 files, a client holding 532 idle connections, and
+/// The goal: a process limited to 512 files, a client holding 532 idle connections, and
 /// a new `GET /health` still answered within 3 s. The server logs the limits it found and never
 /// runs out of descriptors.
 #[tokio::test]

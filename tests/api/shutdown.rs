@@ -16,7 +16,7 @@ use crate::raw::*;
 const ROUNDS: usize = 20;
 const CONNECTIONS: usize = 32;
 
-/// The reproduction, repeated: one request written on each of 32 idle keep-alive
+/// The failure this guards against, repeated: one request written on each of 32 idle keep-alive
 /// connections, then SIGTERM at once. Every request gets its whole answer, then the server
 /// closes each connection and exits 0.
 #[tokio::test]

@@ -12,8 +12,9 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use randapi::dev::{SigningKey, jwks};
+use randapi::dev::{SigningKey, access_claims, jwks};
 use serde_json::json;
 
 /// Seconds since the Unix epoch.
@@ -54,21 +55,12 @@ fn write(
     let now = unix_now();
     let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join("tokens.txt"))?);
     for i in 0..count {
-        // Shaped like a Cognito access token for a user of the pool.
-        let token = key.sign(&json!({
-            "sub": format!("7c9e6679-7425-40de-944b-{i:012}"),
-            "iss": issuer,
-            "client_id": client_id,
-            "origin_jti": format!("b1f0c2a4-{i:08}"),
-            "event_id": format!("e4d909c2-{i:08}"),
-            "token_use": "access",
-            "scope": "aws.cognito.signin.user.admin",
-            "auth_time": now,
-            "exp": now + 7200,
-            "iat": now,
-            "jti": format!("3f2a6b1e-5c4d-4e8f-9a0b-{i:012}"),
-            "username": format!("bench-user-{i}"),
-        }))?;
+        // A Cognito access token for user `i` of the pool: each token is distinct.
+        let mut claims = access_claims(issuer, client_id, now, Duration::from_secs(7200));
+        claims["sub"] = json!(format!("7c9e6679-7425-40de-944b-{i:012}"));
+        claims["jti"] = json!(format!("3f2a6b1e-5c4d-4e8f-9a0b-{i:012}"));
+        claims["username"] = json!(format!("bench-user-{i}"));
+        let token = key.sign(&claims)?;
         writeln!(out, "{token}")?;
     }
     out.flush()?;

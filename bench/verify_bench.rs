@@ -27,8 +27,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group, criterion_main};
 use randapi::auth::{Authenticator, JwksCache, Verifier, parse_jwks, verdict};
 use randapi::config::{JwksSettings, TokenPolicy};
-use randapi::dev::{SigningKey, jwks};
-use serde_json::json;
+use randapi::dev::{SigningKey, access_claims, jwks};
 
 const ISSUER: &str = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_BenchPool";
 const CLIENT: &str = "benchclient0123456789abcd";
@@ -51,21 +50,12 @@ fn policy() -> TokenPolicy {
 }
 
 fn token(key: &SigningKey) -> String {
-    let now = unix_now();
-    key.sign(&json!({
-        "sub": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
-        "iss": ISSUER,
-        "client_id": CLIENT,
-        "origin_jti": "b1f0c2a4-0000",
-        "event_id": "e4d909c2-0000",
-        "token_use": "access",
-        "scope": "aws.cognito.signin.user.admin",
-        "auth_time": now,
-        "exp": now + 3600,
-        "iat": now,
-        "jti": "3f2a6b1e-5c4d-4e8f-9a0b-000000000001",
-        "username": "bench-user",
-    }))
+    key.sign(&access_claims(
+        ISSUER,
+        CLIENT,
+        unix_now(),
+        Duration::from_secs(3600),
+    ))
     .expect("sign")
 }
 

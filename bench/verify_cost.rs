@@ -19,8 +19,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use randapi::auth::{Verifier, parse_jwks, verdict};
 use randapi::config::TokenPolicy;
-use randapi::dev::{SigningKey, jwks};
-use serde_json::json;
+use randapi::dev::{SigningKey, access_claims, jwks};
 
 const ISSUER: &str = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_BenchPool";
 
@@ -40,12 +39,7 @@ fn main() {
     let key = SigningKey::generate("k").expect("key");
     let now = unix_now();
     let token = key
-        .sign(
-            &json!({"sub": "7c9e6679-7425-40de-944b-e07fc1f90ae7", "iss": ISSUER,
-            "client_id": "c", "token_use": "access", "scope": "aws.cognito.signin.user.admin",
-            "exp": now + 3600, "iat": now, "jti": "3f2a6b1e-5c4d-4e8f-9a0b-000000000001",
-            "username": "bench-user"}),
-        )
+        .sign(&access_claims(ISSUER, "c", now, Duration::from_secs(3600)))
         .expect("sign");
     let (message, sig_b64) = token.rsplit_once('.').expect("dots");
     let signature = URL_SAFE_NO_PAD.decode(sig_b64).expect("b64");

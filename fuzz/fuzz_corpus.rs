@@ -17,7 +17,7 @@ use std::time::Duration;
 use aws_lc_rs::signature::RSA_PSS_SHA256;
 use randapi::auth::{Verifier, parse_jwks, verdict};
 use randapi::config::TokenPolicy;
-use randapi::dev::{RSA_PKCS1_SHA256, SigningKey, b64, jwks};
+use randapi::dev::{RSA_PKCS1_SHA256, SigningKey, access_claims, b64, jwks};
 use serde_json::{Value, json};
 
 /// The fuzz target's clock, issuer and client (keep in step with `fuzz_targets/verdict.rs`).
@@ -25,22 +25,13 @@ const NOW: u64 = 1_800_000_000;
 const ISSUER: &str = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_FuzzPool1";
 const CLIENT: &str = "fuzzclient0123456789abcdef";
 
+/// Issued 10 s before the target's clock, valid for an hour after it, with the scope and group
+/// the target's policy requires.
 fn claims() -> Value {
-    json!({
-        "sub": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
-        "iss": ISSUER,
-        "client_id": CLIENT,
-        "origin_jti": "b1f0c2a4",
-        "event_id": "e4d909c2",
-        "token_use": "access",
-        "scope": "aws.cognito.signin.user.admin api/read",
-        "cognito:groups": ["admins"],
-        "auth_time": NOW - 10,
-        "exp": NOW + 3600,
-        "iat": NOW - 10,
-        "jti": "3f2a6b1e-5c4d-4e8f-9a0b-000000000001",
-        "username": "fuzz-user",
-    })
+    let mut claims = access_claims(ISSUER, CLIENT, NOW - 10, Duration::from_secs(3610));
+    claims["scope"] = json!("aws.cognito.signin.user.admin api/read");
+    claims["cognito:groups"] = json!(["admins"]);
+    claims
 }
 
 fn with(key: &str, value: Value) -> Value {

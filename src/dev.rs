@@ -161,20 +161,32 @@ impl DevIssuer {
     ///
     /// When the crypto library fails to sign.
     pub fn access_token(&self, lifetime: Duration) -> Result<String, KeyError> {
-        let now = unix_now();
-        self.key.sign(&json!({
-            "sub": "00000000-0000-4000-8000-00000000dev0",
-            "iss": self.issuer,
-            "client_id": self.client_id,
-            "origin_jti": format!("dev-{now}"),
-            "event_id": format!("dev-{now}"),
-            "token_use": "access",
-            "scope": "aws.cognito.signin.user.admin",
-            "auth_time": now,
-            "exp": now + lifetime.as_secs(),
-            "iat": now,
-            "jti": format!("dev-{now}-{}", rand::random::<u32>()),
-            "username": "dev-user",
-        }))
+        let mut claims = access_claims(&self.issuer, &self.client_id, unix_now(), lifetime);
+        claims["sub"] = json!("00000000-0000-4000-8000-00000000dev0");
+        claims["username"] = json!("dev-user");
+        // Two tokens asked for in the same second still differ.
+        claims["jti"] = json!(format!("dev-{}", rand::random::<u64>()));
+        self.key.sign(&claims)
     }
+}
+
+/// The claims of a valid Cognito access token from `issuer` for the app client `client_id`,
+/// issued at `now` (Unix seconds) and valid for `lifetime`: every claim Cognito puts in an
+/// access token, with fixed values for the user. `--dev`, the tests, the benchmark tools and the
+/// fuzz corpus all start from this one shape and change single claims from there.
+pub fn access_claims(issuer: &str, client_id: &str, now: u64, lifetime: Duration) -> Value {
+    json!({
+        "sub": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+        "iss": issuer,
+        "client_id": client_id,
+        "origin_jti": "b1f0c2a4-93be-4c1e-8d2f-0a1b2c3d4e5f",
+        "event_id": "e4d909c2-4471-4d2a-9b7c-5e6f7a8b9c0d",
+        "token_use": "access",
+        "scope": "aws.cognito.signin.user.admin",
+        "auth_time": now,
+        "exp": now + lifetime.as_secs(),
+        "iat": now,
+        "jti": "3f2a6b1e-5c4d-4e8f-9a0b-1f6c0a9e7d2b",
+        "username": "user-8c1e",
+    })
 }

@@ -7,14 +7,18 @@
 //! moto does not verify SRP proofs (its `SRP_B` and `SALT` are random UUIDs and it only checks
 //! that a signature is present), so the SRP proof itself is checked against pycognito instead.
 
+mod common;
 #[path = "cognito_e2e/moto.rs"]
 mod moto;
 
 use std::process::{Command, Output, Stdio};
 
+use common::{
+    TestApp, assert_invalid_token, assert_random_number, run_randapi as randapi,
+    stderr_of as stderr, stdout_of as stdout, token_args_without_pool,
+};
 use moto::{GROUP, Moto, Pool, field, issuer};
-use randapi::config::ServeArgs;
-use randapi::startup::Application;
+use randapi::config::LogFormat;
 use randapi::token::srp::{self, PasswordVerifier, SrpSession};
 use serde_json::Value;
 
@@ -23,90 +27,16 @@ const TEMPORARY_PASSWORD: &str = "Temp0rary!Pass";
 const NEW_PASSWORD: &str = "N3w-Passw0rd!";
 const ID_TOKEN_REASON: &str = "token is an ID token; send the access token";
 
-/// A randapi server on 127.0.0.1:0, stopped when dropped.
-struct Api {
-    base: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Api {
-    /// Configured as the README says for moto: issuer and JWKS URL apart, the first client.
-    async fn start(moto: &Moto, pool: &Pool, required_groups: Option<&str>) -> Api {
-        let mut flags = vec![
-            "--port=0".to_owned(),
-            "--host=127.0.0.1".to_owned(),
-            format!("--cognito-client-ids={}", pool.web_client),
-            format!("--cognito-issuer={}", issuer(&pool.id)),
-            format!("--cognito-jwks-url={}", moto.jwks_url(&pool.id)),
-            "--log-format=text".to_owned(),
-            "--shutdown-grace=5s".to_owned(),
-        ];
-        if let Some(groups) = required_groups {
-            flags.push(format!("--cognito-required-groups={groups}"));
-        }
-        let config = ServeArgs::from_flags(flags)
-            .expect("the emulator flags parse")
-            .into_config()
-            .expect("the emulator configuration is valid");
-        let app = Application::build(config).await.expect("randapi starts");
-        let base = format!("http://{}", app.local_addr());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            app.run_until(async {
-                let _ = stopped.await;
-            })
-            .await
-            .expect("randapi serves");
-        });
-        Api {
-            base,
-            stop: Some(stop),
-            task: Some(task),
-        }
-    }
-
-    async fn get(&self, token: &str) -> (u16, String, Value) {
-        let response = reqwest::Client::new()
-            .get(format!("{}/", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("randapi answers");
-        let status = response.status().as_u16();
-        let challenge = response
-            .headers()
-            .get("www-authenticate")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let body = response.json().await.unwrap_or(Value::Null);
-        (status, challenge, body)
-    }
-
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.expect("randapi stops cleanly");
-        }
-    }
-}
-
-impl Drop for Api {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
-}
-
-fn assert_random_number(body: &Value) {
-    let n = body["randomNumber"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("no randomNumber in {body}"));
-    assert!(n <= 100, "{n} is out of 0..=100");
+/// randapi configured as the README says for moto: issuer and JWKS URL apart, the first client.
+async fn start_api(moto: &Moto, pool: &Pool, required_groups: &[&str]) -> TestApp {
+    let mut config = common::cognito_config(
+        &issuer(&pool.id),
+        &moto.jwks_url(&pool.id),
+        &[&pool.web_client],
+    );
+    config.required_groups = required_groups.iter().map(|g| (*g).to_owned()).collect();
+    config.log_format = LogFormat::Text;
+    TestApp::spawn(config).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -146,69 +76,79 @@ async fn the_tutorial_sequence_gives_tokens_that_randapi_judges_as_promised() {
     let other = pool.initiate_password_auth(&moto, &pool.other_client, "xyz.abc", PASSWORD);
     let other_access = field(&other, "/AuthenticationResult/AccessToken").to_owned();
 
-    let api = Api::start(&moto, &pool, None).await;
+    let api = start_api(&moto, &pool, &[]).await;
 
-    let (status, _, body) = api.get(&access).await;
-    assert_eq!(status, 200, "the access token is accepted: {body}");
-    assert_random_number(&body);
+    let answer = api.get_root(Some(&access)).await;
+    assert_random_number(&answer, "the access token is accepted");
 
-    let (status, _, body) = api.get(&member_access).await;
-    assert_eq!(
-        status, 200,
-        "the NEW_PASSWORD_REQUIRED path's token is accepted: {body}"
+    let answer = api.get_root(Some(&member_access)).await;
+    assert_random_number(
+        &answer,
+        "the NEW_PASSWORD_REQUIRED path's token is accepted",
     );
-    assert_random_number(&body);
 
-    let (status, challenge, body) = api.get(&id).await;
-    assert_eq!(status, 401, "the ID token is refused: {body}");
-    assert!(
-        challenge.contains(&format!("error_description=\"{ID_TOKEN_REASON}\"")),
-        "{challenge}"
+    let answer = api.get_root(Some(&id)).await;
+    assert_invalid_token(
+        &answer,
+        ID_TOKEN_REASON,
+        &id,
+        &api,
+        "the ID token is refused",
     );
-    assert_eq!(body["message"], ID_TOKEN_REASON);
 
-    let (status, challenge, body) = api.get(&other_access).await;
-    assert_eq!(status, 401, "another client's token is refused: {body}");
-    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
-    assert_eq!(body["message"], "client_id not allowed");
+    let answer = api.get_root(Some(&other_access)).await;
+    assert_invalid_token(
+        &answer,
+        "client_id not allowed",
+        &other_access,
+        &api,
+        "another client's token is refused",
+    );
     api.stop().await;
 
     // With COGNITO_REQUIRED_GROUPS: the group's member passes, the other user is forbidden.
-    let api = Api::start(&moto, &pool, Some(GROUP)).await;
-    let (status, _, body) = api.get(&member_access).await;
-    assert_eq!(status, 200, "a member of {GROUP} is accepted: {body}");
-    assert_random_number(&body);
-    let (status, challenge, body) = api.get(&access).await;
-    assert_eq!(status, 403, "a non-member is forbidden: {body}");
+    let api = start_api(&moto, &pool, &[GROUP]).await;
+    let answer = api.get_root(Some(&member_access)).await;
+    assert_random_number(&answer, &format!("a member of {GROUP} is accepted"));
+    let answer = api.get_root(Some(&access)).await;
+    assert_eq!(
+        answer.status, 403,
+        "a non-member is forbidden: {}",
+        answer.body
+    );
+    let challenge = answer.header("www-authenticate").unwrap_or_default();
     assert!(
         challenge.contains("error=\"insufficient_scope\""),
         "{challenge}"
     );
-    assert_eq!(body["error"], "insufficient_scope");
+    assert_eq!(answer.json()["error"], "insufficient_scope");
     api.stop().await;
 }
 
-/// Runs the `randapi` binary with a clean environment: no server settings at all.
-fn randapi(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_randapi"));
-    command
-        .args(args)
-        .env_clear()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    command.output().expect("randapi runs")
+/// `randapi token` against moto's `pool` as the app client `client`, with `extra` arguments.
+fn randapi_token(
+    moto: &Moto,
+    pool: &Pool,
+    client: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Output {
+    let mut args = vec![
+        "token",
+        "--endpoint-url",
+        &moto.endpoint,
+        "--user-pool-id",
+        &pool.id,
+        "--client-id",
+        client,
+    ];
+    args.extend_from_slice(extra);
+    randapi(&args, env)
 }
 
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
+/// The arguments that sign `user` in with `password` through `flow` (`password` or `srp`).
+fn sign_in_args<'a>(user: &'a str, password: &'a str, flow: &'a str) -> [&'a str; 6] {
+    ["--username", user, "--password", password, "--flow", flow]
 }
 
 /// The access token `randapi token` printed: one line, a JWT, nothing else.
@@ -233,26 +173,9 @@ async fn randapi_token_signs_in_to_moto_with_every_flow() {
     let moto = Moto::start();
     let pool = Pool::create(&moto);
     pool.sign_up_and_confirm(&moto, "xyz.abc", PASSWORD);
-    let api = Api::start(&moto, &pool, None).await;
-    let base: Vec<&str> = vec![
-        "token",
-        "--endpoint-url",
-        &moto.endpoint,
-        "--user-pool-id",
-        &pool.id,
-        "--client-id",
-        &pool.web_client,
-    ];
-    let with = |extra: &[&str]| -> Vec<String> {
-        base.iter()
-            .chain(extra)
-            .map(|s| (*s).to_owned())
-            .collect::<Vec<_>>()
-    };
+    let api = start_api(&moto, &pool, &[]).await;
     let run = |extra: &[&str], env: &[(&str, &str)]| {
-        let args = with(extra);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        randapi(&args, env)
+        randapi_token(&moto, &pool, &pool.web_client, extra, env)
     };
 
     // USER_SRP_AUTH, the default, with the password from COGNITO_PASSWORD.
@@ -260,23 +183,18 @@ async fn randapi_token_signs_in_to_moto_with_every_flow() {
         &["--username", "xyz.abc"],
         &[("COGNITO_PASSWORD", PASSWORD)],
     ));
-    let (status, _, body) = api.get(&srp_token).await;
-    assert_eq!(
-        status, 200,
-        "the SRP flow's access token is accepted: {body}"
+    assert_random_number(
+        &api.get_root(Some(&srp_token)).await,
+        "the SRP flow's access token is accepted",
     );
 
     // USER_PASSWORD_AUTH with --json: every token and the expiry.
     let output = run(
         &[
-            "--username",
-            "xyz.abc",
-            "--password",
-            PASSWORD,
-            "--flow",
-            "password",
-            "--json",
-        ],
+            &sign_in_args("xyz.abc", PASSWORD, "password")[..],
+            &["--json"],
+        ]
+        .concat(),
         &[],
     );
     assert!(output.status.success(), "{}", stderr(&output));
@@ -287,22 +205,25 @@ async fn randapi_token_signs_in_to_moto_with_every_flow() {
     assert!(tokens["expires_at"].as_u64().is_some(), "{tokens}");
     assert!(tokens["id_token"].as_str().is_some(), "{tokens}");
     let refresh = tokens["refresh_token"].as_str().expect("refresh_token");
-    let (status, _, body) = api.get(access).await;
-    assert_eq!(
-        status, 200,
-        "the password flow's access token is accepted: {body}"
+    assert_random_number(
+        &api.get_root(Some(access)).await,
+        "the password flow's access token is accepted",
     );
-    let (status, _, _) = api
-        .get(tokens["id_token"].as_str().unwrap_or_default())
-        .await;
-    assert_eq!(status, 401, "its ID token is not");
+    let id_token = tokens["id_token"].as_str().unwrap_or_default();
+    let answer = api.get_root(Some(id_token)).await;
+    assert_invalid_token(
+        &answer,
+        ID_TOKEN_REASON,
+        id_token,
+        &api,
+        "its ID token is not",
+    );
 
     // REFRESH_TOKEN_AUTH: no password, no user name.
     let refreshed = printed_token(&run(&["--refresh-token", refresh], &[]));
-    let (status, _, body) = api.get(&refreshed).await;
-    assert_eq!(
-        status, 200,
-        "the refreshed access token is accepted: {body}"
+    assert_random_number(
+        &api.get_root(Some(&refreshed)).await,
+        "the refreshed access token is accepted",
     );
 
     // NEW_PASSWORD_REQUIRED, answered with --new-password, through both flows; afterwards the
@@ -311,42 +232,19 @@ async fn randapi_token_signs_in_to_moto_with_every_flow() {
         pool.admin_create_user(&moto, user, TEMPORARY_PASSWORD);
         let token = printed_token(&run(
             &[
-                "--username",
-                user,
-                "--password",
-                TEMPORARY_PASSWORD,
-                "--flow",
-                flow,
-                "--new-password",
-                NEW_PASSWORD,
-            ],
+                &sign_in_args(user, TEMPORARY_PASSWORD, flow)[..],
+                &["--new-password", NEW_PASSWORD],
+            ]
+            .concat(),
             &[],
         ));
-        let (status, _, body) = api.get(&token).await;
-        assert_eq!(status, 200, "{user}: token after the new password: {body}");
-        let again = run(
-            &[
-                "--username",
-                user,
-                "--password",
-                NEW_PASSWORD,
-                "--flow",
-                "password",
-            ],
-            &[],
+        assert_random_number(
+            &api.get_root(Some(&token)).await,
+            &format!("{user}: token after the new password"),
         );
+        let again = run(&sign_in_args(user, NEW_PASSWORD, "password"), &[]);
         printed_token(&again);
-        let old = run(
-            &[
-                "--username",
-                user,
-                "--password",
-                TEMPORARY_PASSWORD,
-                "--flow",
-                "password",
-            ],
-            &[],
-        );
+        let old = run(&sign_in_args(user, TEMPORARY_PASSWORD, "password"), &[]);
         assert_eq!(
             old.status.code(),
             Some(1),
@@ -357,17 +255,7 @@ async fn randapi_token_signs_in_to_moto_with_every_flow() {
     // An unconfirmed user: the error names the exception and the command that confirms.
     pool.sign_up(&moto, "pending.user", PASSWORD);
     for flow in ["password", "srp"] {
-        let output = run(
-            &[
-                "--username",
-                "pending.user",
-                "--password",
-                PASSWORD,
-                "--flow",
-                flow,
-            ],
-            &[],
-        );
+        let output = run(&sign_in_args("pending.user", PASSWORD, flow), &[]);
         assert_eq!(output.status.code(), Some(1), "{flow}: {}", stderr(&output));
         assert!(stdout(&output).is_empty(), "nothing on stdout on failure");
         let message = stderr(&output);
@@ -382,17 +270,7 @@ async fn randapi_token_signs_in_to_moto_with_every_flow() {
     }
 
     // A wrong password (the password flow: moto does not check SRP proofs).
-    let output = run(
-        &[
-            "--username",
-            "xyz.abc",
-            "--password",
-            "wrong",
-            "--flow",
-            "password",
-        ],
-        &[],
-    );
+    let output = run(&sign_in_args("xyz.abc", "wrong", "password"), &[]);
     assert_eq!(output.status.code(), Some(1));
     let message = stderr(&output);
     assert!(
@@ -402,22 +280,11 @@ async fn randapi_token_signs_in_to_moto_with_every_flow() {
     assert!(message.contains("hint: wrong password"), "{message}");
 
     // A client id that does not exist.
-    let output = randapi(
-        &[
-            "token",
-            "--endpoint-url",
-            &moto.endpoint,
-            "--user-pool-id",
-            &pool.id,
-            "--client-id",
-            "doesnotexist0000000000000",
-            "--username",
-            "xyz.abc",
-            "--password",
-            PASSWORD,
-            "--flow",
-            "password",
-        ],
+    let output = randapi_token(
+        &moto,
+        &pool,
+        "doesnotexist0000000000000",
+        &sign_in_args("xyz.abc", PASSWORD, "password"),
         &[],
     );
     assert_eq!(output.status.code(), Some(1));
@@ -426,32 +293,24 @@ async fn randapi_token_signs_in_to_moto_with_every_flow() {
     assert!(message.contains("--client-id"), "{message}");
 
     // An app client with a secret: SECRET_HASH from --client-secret; a wrong secret is refused.
-    let secret_args = |secret: &str| -> Vec<String> {
-        [
-            "token",
-            "--endpoint-url",
-            &moto.endpoint,
-            "--user-pool-id",
-            &pool.id,
-            "--client-id",
+    let with_secret = |secret: &str| {
+        randapi_token(
+            &moto,
+            &pool,
             &pool.secret_client,
-            "--username",
-            "xyz.abc",
-            "--password",
-            PASSWORD,
-            "--client-secret",
-            secret,
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect()
+            &[
+                "--username",
+                "xyz.abc",
+                "--password",
+                PASSWORD,
+                "--client-secret",
+                secret,
+            ],
+            &[],
+        )
     };
-    let good = secret_args(&pool.secret);
-    let good: Vec<&str> = good.iter().map(String::as_str).collect();
-    printed_token(&randapi(&good, &[]));
-    let bad = secret_args("not-the-secret");
-    let bad: Vec<&str> = bad.iter().map(String::as_str).collect();
-    let output = randapi(&bad, &[]);
+    printed_token(&with_secret(&pool.secret));
+    let output = with_secret("not-the-secret");
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr(&output).contains("NotAuthorizedException"),
@@ -474,39 +333,15 @@ fn randapi_token_needs_no_server_settings_but_its_own() {
     );
     assert!(stderr(&serve).contains("COGNITO_CLIENT_IDS"));
 
-    let output = randapi(
-        &[
-            "token",
-            "--client-id",
-            "c",
-            "--username",
-            "u",
-            "--password",
-            "p",
-            "--region",
-            "eu-west-1",
-        ],
-        &[],
-    );
+    let token_without_pool =
+        |extra: &[&str]| randapi(&[&token_args_without_pool()[..], extra].concat(), &[]);
+    let output = token_without_pool(&["--region", "eu-west-1"]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     let message = stderr(&output);
     assert!(message.contains("--user-pool-id"), "{message}");
     assert!(!message.contains("COGNITO_CLIENT_IDS"), "{message}");
 
-    let output = randapi(
-        &[
-            "token",
-            "--client-id",
-            "c",
-            "--username",
-            "u",
-            "--password",
-            "p",
-            "--flow",
-            "password",
-        ],
-        &[],
-    );
+    let output = token_without_pool(&["--flow", "password"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("no region"), "{}", stderr(&output));
 }

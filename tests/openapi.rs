@@ -4,53 +4,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use randapi::config::ServeArgs;
-use randapi::startup::Application;
+mod common;
 
-fn dev_args() -> ServeArgs {
-    let flags = [
-        "--port=0",
-        "--host=127.0.0.1",
-        "--log-format=json",
-        "--shutdown-grace=1s",
-        "--dev",
-    ];
-    ServeArgs::from_flags(flags).expect("flags parse")
-}
-
-struct Server {
-    base: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Server {
-    async fn start() -> Self {
-        let config = dev_args().into_config().expect("valid --dev configuration");
-        let app = Application::build(config).await.expect("server builds");
-        let base = format!("http://{}", app.local_addr());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            app.run_until(async move {
-                let _ = stopped.await;
-            })
-            .await
-            .expect("server runs");
-        });
-        Self {
-            base,
-            stop: Some(stop),
-            task,
-        }
-    }
-
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        (&mut self.task).await.expect("server task ends");
-    }
-}
+use common::{TestApp, dev_config};
 
 fn document_on_disk() -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/openapi.json");
@@ -59,24 +15,22 @@ fn document_on_disk() -> String {
 
 #[tokio::test]
 async fn served_document_is_the_file_and_parses() {
-    let server = Server::start().await;
-    let client = reqwest::Client::new();
+    let app = TestApp::spawn(dev_config()).await;
 
-    let response = client
-        .get(format!("{}/openapi.json", server.base))
-        .send()
-        .await
-        .expect("GET /openapi.json");
-    assert_eq!(response.status(), 200);
+    let answer = app.get("/openapi.json").await;
+    assert_eq!(answer.status, 200);
     assert_eq!(
-        response.headers()["content-type"],
-        "application/json",
+        answer.header("content-type"),
+        Some("application/json"),
         "content type"
     );
-    let body = response.text().await.expect("body");
-    assert_eq!(body, document_on_disk(), "served body equals the file");
+    assert_eq!(
+        answer.body,
+        document_on_disk(),
+        "served body equals the file"
+    );
 
-    let doc: serde_json::Value = serde_json::from_str(&body).expect("document parses");
+    let doc = answer.json();
     assert_eq!(doc["openapi"], "3.1.0");
     let scheme = &doc["components"]["securitySchemes"]["cognitoAccessToken"];
     assert_eq!(scheme["type"], "http");
@@ -107,28 +61,18 @@ async fn served_document_is_the_file_and_parses() {
     // What each documented GET answers without a token is one of its documented statuses.
     for (path, item) in doc["paths"].as_object().expect("paths") {
         let Some(get) = item.get("get") else { continue };
-        let status = client
-            .get(format!("{}{path}", server.base))
-            .send()
-            .await
-            .expect("GET")
-            .status();
+        let status = app.get(path).await.status;
         let documented = get["responses"].get(status.as_str()).is_some();
         assert!(documented, "GET {path} answered {status}, not documented");
     }
 
     // An undocumented path answers the documented 404 body.
-    let response = client
-        .get(format!("{}/no-such-route", server.base))
-        .send()
-        .await
-        .expect("GET /no-such-route");
-    assert_eq!(response.status(), 404);
-    let body: serde_json::Value = response.json().await.expect("json 404 body");
+    let answer = app.get("/no-such-route").await;
+    assert_eq!(answer.status, 404);
     assert_eq!(
-        body,
+        answer.json(),
         doc["components"]["responses"]["NotFound"]["content"]["application/json"]["example"]
     );
 
-    server.stop().await;
+    app.stop().await;
 }

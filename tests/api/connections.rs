@@ -10,8 +10,8 @@ use tokio::net::TcpStream;
 use tokio::process::Command;
 use tokio::time::Instant;
 
-use crate::process::{exit_status, free_port, send_signal};
-use crate::raw::*;
+use crate::common::raw::*;
+use crate::common::{exit_status, free_port, send_signal};
 
 const TIMEOUTS: &[(&str, &str)] = &[
     ("HEADER_READ_TIMEOUT", "500ms"),

@@ -2,11 +2,12 @@
 //! the JSON error body and the CORS headers. Raw sockets, because HTTP clients always send one
 //! well-formed `Host`.
 
+use randapi::config::CorsOrigins;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 
-use crate::helpers::*;
-use crate::raw::{RawAnswer, exchange};
+use crate::common::raw::{RawAnswer, exchange};
+use crate::common::*;
 
 const ORIGIN: &str = "https://app.example.com";
 
@@ -44,7 +45,10 @@ fn assert_json_error(answer: &RawAnswer, status: u16, error: &str, case: &str) -
 async fn http_1_1_requests_need_exactly_one_valid_host() {
     let key = key("key-host");
     let jwks = JwksServer::with_keys(&[&key]).await;
-    let app = spawn_app(&jwks, AppOptions::default().cors(ORIGIN)).await;
+    let app = spawn_app_with(&jwks, |config| {
+        config.cors = CorsOrigins::List(vec![ORIGIN.to_owned()]);
+    })
+    .await;
     let o = format!("Origin: {ORIGIN}\r\n");
 
     for (request, case) in [
@@ -131,7 +135,10 @@ async fn http_1_1_requests_need_exactly_one_valid_host() {
 async fn method_not_allowed_and_not_found_have_json_bodies_cors_and_allow() {
     let key = key("key-405");
     let jwks = JwksServer::with_keys(&[&key]).await;
-    let app = spawn_app(&jwks, AppOptions::default().cors(ORIGIN)).await;
+    let app = spawn_app_with(&jwks, |config| {
+        config.cors = CorsOrigins::List(vec![ORIGIN.to_owned()]);
+    })
+    .await;
     let token = token(&key);
     let o = format!("Origin: {ORIGIN}\r\n");
 

@@ -2,19 +2,18 @@
 
 use std::time::Duration;
 
+use randapi::config::CorsOrigins;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::common::*;
 
 const BARE_CHALLENGE: &str = r#"Bearer realm="randapi""#;
 
 #[tokio::test]
 async fn a_valid_access_token_gets_a_random_number_as_json() {
-    let key = key("key-valid");
-    let jwks = JwksServer::with_keys(&[&key]).await;
-    let app = spawn_app(&jwks, AppOptions::default()).await;
+    let (key, _jwks, app) = spawn_app_with_key("key-valid").await;
 
     let answer = app.get_root(Some(&token(&key))).await;
 
@@ -27,7 +26,10 @@ async fn a_valid_access_token_gets_a_random_number_as_json() {
 async fn health_answers_without_a_token_and_makes_no_jwks_request() {
     let known = key("key-health");
     let jwks = JwksServer::with_keys(&[&known]).await;
-    let app = spawn_app(&jwks, AppOptions::default().cooldown("100ms")).await;
+    let app = spawn_app_with(&jwks, |config| {
+        config.jwks_cooldown = Duration::from_millis(100)
+    })
+    .await;
     jwks.wait_for_requests(1).await; // the fetch at start
     pass(Duration::from_millis(150)).await; // past the cooldown: a key lookup could fetch now
 
@@ -48,7 +50,7 @@ async fn health_answers_without_a_token_and_makes_no_jwks_request() {
 #[tokio::test]
 async fn health_answers_while_the_jwks_hangs() {
     let jwks = JwksServer::start(Behaviour::Hang).await;
-    let app = spawn_app(&jwks, AppOptions::default()).await;
+    let app = spawn_app(&jwks).await;
     jwks.wait_for_requests(1).await; // the start-up fetch is now stuck
 
     let answer = app.get("/health").await;
@@ -58,9 +60,7 @@ async fn health_answers_while_the_jwks_hangs() {
 
 #[tokio::test]
 async fn requests_without_bearer_credentials_get_a_bare_challenge() {
-    let key = key("key-bare");
-    let jwks = JwksServer::with_keys(&[&key]).await;
-    let app = spawn_app(&jwks, AppOptions::default()).await;
+    let (_key, _jwks, app) = spawn_app_with_key("key-bare").await;
 
     let cases: [(&[&str], &str); 5] = [
         (&[], "no Authorization header"),
@@ -89,9 +89,7 @@ async fn requests_without_bearer_credentials_get_a_bare_challenge() {
 
 #[tokio::test]
 async fn malformed_authorization_headers_are_invalid_requests() {
-    let key = key("key-malformed");
-    let jwks = JwksServer::with_keys(&[&key]).await;
-    let app = spawn_app(&jwks, AppOptions::default()).await;
+    let (key, _jwks, app) = spawn_app_with_key("key-malformed").await;
     let good = token(&key);
     let two_tokens = format!("Bearer {good} {good}");
     let bearer_good = format!("Bearer {good}");
@@ -132,9 +130,7 @@ async fn malformed_authorization_headers_are_invalid_requests() {
 
 #[tokio::test]
 async fn an_authorization_header_that_is_not_text_is_an_invalid_request() {
-    let key = key("key-obs-text");
-    let jwks = JwksServer::with_keys(&[&key]).await;
-    let app = spawn_app(&jwks, AppOptions::default()).await;
+    let (_key, _jwks, app) = spawn_app_with_key("key-obs-text").await;
     let mut headers = HeaderMap::new();
     headers.insert(
         "authorization",
@@ -159,9 +155,7 @@ async fn an_authorization_header_that_is_not_text_is_an_invalid_request() {
 
 #[tokio::test]
 async fn the_bearer_scheme_is_case_insensitive() {
-    let key = key("key-case");
-    let jwks = JwksServer::with_keys(&[&key]).await;
-    let app = spawn_app(&jwks, AppOptions::default()).await;
+    let (key, _jwks, app) = spawn_app_with_key("key-case").await;
     let token = token(&key);
 
     for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
@@ -176,12 +170,10 @@ async fn the_bearer_scheme_is_case_insensitive() {
 async fn a_token_without_a_required_scope_or_group_is_forbidden() {
     let key = key("key-scope");
     let jwks = JwksServer::with_keys(&[&key]).await;
-    let app = spawn_app(
-        &jwks,
-        AppOptions::default()
-            .scopes("api/read api/admin")
-            .groups("admins"),
-    )
+    let app = spawn_app_with(&jwks, |config| {
+        config.required_scopes = vec!["api/read".into(), "api/admin".into()];
+        config.required_groups = vec!["admins".into()];
+    })
     .await;
     let scope_challenge = r#"Bearer realm="randapi", error="insufficient_scope", error_description="token lacks a required scope", scope="api/read api/admin""#;
     let group_challenge = r#"Bearer realm="randapi", error="insufficient_scope", error_description="user is not in a required group", scope="api/read api/admin""#;
@@ -277,9 +269,7 @@ fn allowed_headers(answer: &Answer) -> Vec<String> {
 
 #[tokio::test]
 async fn preflight_requests_pass_without_a_token_and_allow_the_authorization_header() {
-    let key = key("key-cors");
-    let jwks = JwksServer::with_keys(&[&key]).await;
-    let app = spawn_app(&jwks, AppOptions::default()).await;
+    let (_key, _jwks, app) = spawn_app_with_key("key-cors").await;
 
     for path in ["/", "/health", "/no/such/path"] {
         let answer = app
@@ -307,10 +297,12 @@ async fn preflight_requests_pass_without_a_token_and_allow_the_authorization_hea
 async fn only_configured_origins_get_cors_headers() {
     let key = key("key-origins");
     let jwks = JwksServer::with_keys(&[&key]).await;
-    let app = spawn_app(
-        &jwks,
-        AppOptions::default().cors("https://app.example.com,http://localhost:5173"),
-    )
+    let app = spawn_app_with(&jwks, |config| {
+        config.cors = CorsOrigins::List(vec![
+            "https://app.example.com".into(),
+            "http://localhost:5173".into(),
+        ])
+    })
     .await;
     let token = token(&key);
 
@@ -347,9 +339,7 @@ async fn only_configured_origins_get_cors_headers() {
 
 #[tokio::test]
 async fn request_headers_over_16_kib_are_refused_with_431() {
-    let key = key("key-431");
-    let jwks = JwksServer::with_keys(&[&key]).await;
-    let app = spawn_app(&jwks, AppOptions::default()).await;
+    let (key, _jwks, app) = spawn_app_with_key("key-431").await;
     let token = token(&key);
     let with_padding = |sizes: &[usize]| {
         let mut headers = HeaderMap::new();
@@ -389,9 +379,7 @@ async fn request_headers_over_16_kib_are_refused_with_431() {
 
 #[tokio::test]
 async fn an_unknown_path_is_404_without_asking_for_a_token() {
-    let key = key("key-404");
-    let jwks = JwksServer::with_keys(&[&key]).await;
-    let app = spawn_app(&jwks, AppOptions::default()).await;
+    let (key, _jwks, app) = spawn_app_with_key("key-404").await;
 
     for (path, token) in [
         ("/nope", None),
@@ -424,7 +412,7 @@ async fn an_unknown_path_is_404_without_asking_for_a_token() {
 async fn no_usable_keys_is_503_with_retry_after() {
     let key = key("key-503");
     let jwks = JwksServer::start(Behaviour::Status(500)).await;
-    let app = spawn_app(&jwks, AppOptions::default()).await;
+    let app = spawn_app(&jwks).await;
     let token = token(&key);
 
     let answer = app.get_root(Some(&token)).await;
@@ -436,7 +424,10 @@ async fn no_usable_keys_is_503_with_retry_after() {
 async fn error_answers_carry_cors_headers_so_browsers_can_read_them() {
     let key = key("key-cors-errors");
     let jwks = JwksServer::with_keys(&[&key]).await;
-    let app = spawn_app(&jwks, AppOptions::default().cors("https://app.example.com")).await;
+    let app = spawn_app_with(&jwks, |config| {
+        config.cors = CorsOrigins::List(vec!["https://app.example.com".into()])
+    })
+    .await;
     let mut headers = HeaderMap::new();
     headers.insert(
         "origin",
@@ -461,12 +452,10 @@ async fn error_answers_carry_cors_headers_so_browsers_can_read_them() {
 async fn a_request_that_outlives_the_request_timeout_gets_a_json_503() {
     let key = key("key-timeout");
     let jwks = JwksServer::start(Behaviour::Hang).await;
-    let app = spawn_app(
-        &jwks,
-        AppOptions::default()
-            .fetch_timeout("5s")
-            .request_timeout("300ms"),
-    )
+    let app = spawn_app_with(&jwks, |config| {
+        config.jwks_fetch_timeout = Duration::from_secs(5);
+        config.request_timeout = Duration::from_millis(300);
+    })
     .await;
     let token = token(&key);
 

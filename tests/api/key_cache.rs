@@ -9,7 +9,7 @@ use serde_json::json;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::helpers::*;
+use crate::common::*;
 
 const UNKNOWN_KEY: &str = "signing key not found";
 
@@ -22,7 +22,12 @@ async fn a_cold_start_with_200_concurrent_requests_makes_one_fetch() {
         Box::new(Behaviour::Keys(jwks_of(&[&main]))),
     ))
     .await;
-    let app = Arc::new(spawn_app(&jwks, AppOptions::default().cooldown("100ms")).await);
+    let app = Arc::new(
+        spawn_app_with(&jwks, |config| {
+            config.jwks_cooldown = Duration::from_millis(100)
+        })
+        .await,
+    );
     let token = Arc::new(token(&main));
 
     let mut requests = JoinSet::new();
@@ -47,7 +52,10 @@ async fn an_unknown_kid_is_fetched_once_then_held_back_by_the_cooldown() {
     let jwks = JwksServer::with_keys(&[&main]).await;
     // Long enough that the five requests below fit in it even on a loaded machine.
     let cooldown = Duration::from_secs(2);
-    let app = spawn_app(&jwks, AppOptions::default().cooldown("2s")).await;
+    let app = spawn_app_with(&jwks, |config| {
+        config.jwks_cooldown = Duration::from_secs(2)
+    })
+    .await;
     let known = token(&main);
     let unknown = token_with_kid(&main, "key-unknown-1");
     assert_random_number(&app.get_root(Some(&known)).await, "warm-up");
@@ -111,7 +119,12 @@ async fn concurrent_requests_with_the_same_unknown_kid_make_one_fetch() {
     let main = key("key-old");
     let rotated = key("key-new");
     let jwks = JwksServer::with_keys(&[&main]).await;
-    let app = Arc::new(spawn_app(&jwks, AppOptions::default().cooldown("100ms")).await);
+    let app = Arc::new(
+        spawn_app_with(&jwks, |config| {
+            config.jwks_cooldown = Duration::from_millis(100)
+        })
+        .await,
+    );
     assert_random_number(&app.get_root(Some(&token(&main))).await, "warm-up");
     pass(Duration::from_millis(150)).await;
     // The new key appears, and the JWKS is slow: all requests pile up behind one fetch.
@@ -137,7 +150,10 @@ async fn a_key_added_to_the_jwks_is_picked_up_by_the_unknown_kid_refetch() {
     let main = key("key-current");
     let next = key("key-next");
     let jwks = JwksServer::with_keys(&[&main]).await;
-    let app = spawn_app(&jwks, AppOptions::default().cooldown("100ms")).await;
+    let app = spawn_app_with(&jwks, |config| {
+        config.jwks_cooldown = Duration::from_millis(100)
+    })
+    .await;
     assert_random_number(&app.get_root(Some(&token(&main))).await, "the current key");
 
     jwks.serve_keys(&[&main, &next]); // Cognito rotates
@@ -166,7 +182,12 @@ async fn a_flood_of_random_kids_is_bounded_by_the_cooldown() {
     ] {
         let jwks = JwksServer::start(behaviour).await;
         let cooldown = Duration::from_millis(500);
-        let app = Arc::new(spawn_app(&jwks, AppOptions::default().cooldown("500ms")).await);
+        let app = Arc::new(
+            spawn_app_with(&jwks, |config| {
+                config.jwks_cooldown = Duration::from_millis(500)
+            })
+            .await,
+        );
 
         // 300 requests with random kids over about a second, ten at a time.
         let started = Instant::now();
@@ -204,7 +225,10 @@ async fn a_flood_of_random_kids_is_bounded_by_the_cooldown() {
 async fn keys_that_are_down_at_start_recover_without_a_restart() {
     let main = key("key-recover");
     let jwks = JwksServer::start(Behaviour::Status(503)).await;
-    let app = spawn_app(&jwks, AppOptions::default().cooldown("200ms")).await;
+    let app = spawn_app_with(&jwks, |config| {
+        config.jwks_cooldown = Duration::from_millis(200)
+    })
+    .await;
     let token = token(&main);
 
     assert_keys_unavailable(&app.get_root(Some(&token)).await, &token, &app, "JWKS down");
@@ -221,7 +245,11 @@ async fn keys_that_are_down_at_start_recover_without_a_restart() {
 async fn known_keys_keep_working_while_refreshes_fail() {
     let main = key("key-stale");
     let jwks = JwksServer::with_keys(&[&main]).await;
-    let app = spawn_app(&jwks, AppOptions::default().ttl("500ms").cooldown("100ms")).await;
+    let app = spawn_app_with(&jwks, |config| {
+        config.jwks_ttl = Duration::from_millis(500);
+        config.jwks_cooldown = Duration::from_millis(100);
+    })
+    .await;
     let token = token(&main);
     assert_random_number(&app.get_root(Some(&token)).await, "fresh keys");
 
@@ -244,7 +272,11 @@ async fn a_key_removed_from_the_jwks_stops_being_accepted_after_the_ttl_refresh(
     let kept = key("key-kept");
     let removed = key("key-removed");
     let jwks = JwksServer::with_keys(&[&kept, &removed]).await;
-    let app = spawn_app(&jwks, AppOptions::default().ttl("500ms").cooldown("10s")).await;
+    let app = spawn_app_with(&jwks, |config| {
+        config.jwks_ttl = Duration::from_millis(500);
+        config.jwks_cooldown = Duration::from_secs(10);
+    })
+    .await;
     let removed_token = token(&removed);
     assert_random_number(
         &app.get_root(Some(&removed_token)).await,
@@ -274,7 +306,10 @@ async fn a_key_removed_from_the_jwks_stops_being_accepted_after_the_ttl_refresh(
 async fn a_hanging_jwks_does_not_hang_requests() {
     let main = key("key-hang");
     let jwks = JwksServer::start(Behaviour::Hang).await;
-    let app = spawn_app(&jwks, AppOptions::default().fetch_timeout("500ms")).await;
+    let app = spawn_app_with(&jwks, |config| {
+        config.jwks_fetch_timeout = Duration::from_millis(500)
+    })
+    .await;
     let token = token(&main);
 
     // A bound for hangs, not a speed check: far above the 500 ms fetch timeout.
@@ -313,7 +348,10 @@ async fn each_broken_jwks_answer_gives_503_at_a_cold_start() {
     let token = token(&main);
     for (behaviour, case) in broken_answers(&jwks_of(&[&main])) {
         let jwks = JwksServer::start(behaviour).await;
-        let app = spawn_app(&jwks, AppOptions::default().fetch_timeout("2s")).await;
+        let app = spawn_app_with(&jwks, |config| {
+            config.jwks_fetch_timeout = Duration::from_secs(2)
+        })
+        .await;
 
         let answer = app.get_root(Some(&token)).await;
 
@@ -336,10 +374,10 @@ async fn each_broken_jwks_answer_leaves_the_good_keys_in_place() {
     let unknown = token(&rotated);
     for (behaviour, case) in broken_answers(&jwks_of(&[&main, &rotated])) {
         let jwks = JwksServer::start(Behaviour::Keys(good.clone())).await;
-        let app = spawn_app(
-            &jwks,
-            AppOptions::default().cooldown("100ms").fetch_timeout("2s"),
-        )
+        let app = spawn_app_with(&jwks, |config| {
+            config.jwks_cooldown = Duration::from_millis(100);
+            config.jwks_fetch_timeout = Duration::from_secs(2);
+        })
         .await;
         assert_random_number(&app.get_root(Some(&known)).await, case);
         jwks.set(behaviour);
@@ -362,9 +400,7 @@ async fn each_broken_jwks_answer_leaves_the_good_keys_in_place() {
 
 #[tokio::test]
 async fn jwks_requests_name_randapi_as_their_user_agent() {
-    let main = key("key-ua");
-    let jwks = JwksServer::with_keys(&[&main]).await;
-    let app = spawn_app(&jwks, AppOptions::default()).await;
+    let (main, jwks, app) = spawn_app_with_key("key-ua").await;
     assert_random_number(&app.get_root(Some(&token(&main))).await, "warm-up");
 
     let agents = jwks.user_agents();
@@ -382,13 +418,11 @@ async fn jwks_requests_name_randapi_as_their_user_agent() {
 async fn known_keys_stop_being_trusted_after_the_max_stale_age() {
     let main = key("key-max-stale");
     let jwks = JwksServer::with_keys(&[&main]).await;
-    let app = spawn_app(
-        &jwks,
-        AppOptions::default()
-            .ttl("200ms")
-            .max_stale("800ms")
-            .cooldown("100ms"),
-    )
+    let app = spawn_app_with(&jwks, |config| {
+        config.jwks_ttl = Duration::from_millis(200);
+        config.jwks_max_stale = Duration::from_millis(800);
+        config.jwks_cooldown = Duration::from_millis(100);
+    })
     .await;
     let token = token(&main);
     assert_random_number(&app.get_root(Some(&token)).await, "fresh keys");

@@ -1,13 +1,13 @@
-//! Black-box tests of randapi's contract (CONTRACT.md), one test binary.
+//! Black-box tests of randapi's HTTP contract, one test binary.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod connections;
 mod edge_answers;
-mod helpers;
 mod http_contract;
 mod key_cache;
 mod process;
 mod random_number;
-mod raw;
 mod shutdown;
 mod token_rules;
 mod verification;

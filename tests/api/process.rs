@@ -1,76 +1,14 @@
 //! The real binary: graceful shutdown on SIGTERM and SIGINT, configuration errors, `--dev`.
 
-use std::process::{ExitStatus, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::net::TcpStream;
-use tokio::process::{Child, Command};
 use tokio::task::JoinSet;
 
-use crate::helpers::*;
-
-/// A port that was free a moment ago (the binary cannot report a port 0 it was given).
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-/// `randapi` with an empty environment but for `envs`; killed if the test drops it.
-pub(crate) fn randapi(envs: &[(&str, &str)], args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_randapi"));
-    command
-        .args(args)
-        .env_clear()
-        .envs(envs.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(if test_log() {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        })
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    command
-}
-
-pub(crate) fn send_signal(child: &Child, signal: &str) {
-    let pid = child.id().expect("the child is running");
-    let status = std::process::Command::new("kill")
-        .args([&format!("-{signal}"), &pid.to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success(), "kill -{signal} {pid}");
-}
-
-pub(crate) async fn exit_status(child: &mut Child) -> ExitStatus {
-    tokio::time::timeout(Duration::from_secs(20), child.wait())
-        .await
-        .expect("randapi exits")
-        .expect("wait for randapi")
-}
-
-pub(crate) async fn refuses_connections(port: u16) -> bool {
-    TcpStream::connect(("127.0.0.1", port)).await.is_err()
-}
-
-/// Copies the child's stderr to ours when `TEST_LOG` is set, else drains it.
-pub(crate) fn drain_stderr(child: &mut Child) {
-    if let Some(stderr) = child.stderr.take() {
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                if test_log() {
-                    eprintln!("randapi: {line}");
-                }
-            }
-        });
-    }
-}
+use crate::common::*;
 
 #[tokio::test]
 async fn sigterm_lets_requests_in_flight_finish_then_exits_0() {
@@ -78,24 +16,15 @@ async fn sigterm_lets_requests_in_flight_finish_then_exits_0() {
     let next = key("key-term-next");
     let jwks = JwksServer::with_keys(&[&main]).await;
     let port = free_port();
-    let jwks_url = jwks.url();
-    let port_text = port.to_string();
-    let mut child = randapi(
-        &[
-            ("PORT", &port_text),
-            ("HOST", "127.0.0.1"),
-            ("COGNITO_ISSUER", ISSUER),
-            ("COGNITO_JWKS_URL", &jwks_url),
-            ("COGNITO_CLIENT_IDS", CLIENT_ID),
-            ("JWKS_COOLDOWN", "100ms"),
-            ("JWKS_FETCH_TIMEOUT", "20s"),
-            ("LOG_FORMAT", "json"),
-            ("SHUTDOWN_DELAY", "200ms"),
-        ],
-        &[],
-    )
-    .spawn()
-    .expect("randapi starts");
+    let (jwks_url, port_text) = (jwks.url(), port.to_string());
+    let mut env = server_env(&port_text, &jwks_url);
+    env.extend([
+        ("JWKS_COOLDOWN", "100ms"),
+        ("JWKS_FETCH_TIMEOUT", "20s"),
+        ("LOG_FORMAT", "json"),
+        ("SHUTDOWN_DELAY", "200ms"),
+    ]);
+    let mut child = randapi(&[], &env).spawn().expect("randapi starts");
     drain_stderr(&mut child);
     let base = format!("http://127.0.0.1:{port}");
     let client = http_client();
@@ -141,14 +70,7 @@ async fn sigterm_lets_requests_in_flight_finish_then_exits_0() {
                 .send()
                 .await
                 .expect("an in-flight request gets an answer");
-            let status = response.status();
-            let headers = response.headers().clone();
-            let body = response.text().await.expect("body");
-            Answer {
-                status,
-                headers,
-                body,
-            }
+            Answer::read(response).await
         });
     }
     jwks.wait_for_requests(2).await; // the refetch is held: requests are inside randapi
@@ -194,12 +116,12 @@ async fn sigint_stops_the_server_and_exits_0() {
     // A grace far above the exit bound below: the idle keep-alive connection that `client`
     // leaves open must not hold the exit up.
     let mut child = randapi(
+        &["--dev"],
         &[
             ("PORT", &port_text),
             ("HOST", "127.0.0.1"),
             ("SHUTDOWN_GRACE", "60s"),
         ],
-        &["--dev"],
     )
     .spawn()
     .expect("randapi starts");
@@ -235,7 +157,7 @@ async fn sigint_stops_the_server_and_exits_0() {
 
 /// Exit code of `randapi healthcheck` against `port`.
 async fn healthcheck(port: &str) -> Option<i32> {
-    let child = randapi(&[("PORT", port)], &["healthcheck", "--timeout", "3s"])
+    let child = randapi(&["healthcheck", "--timeout", "3s"], &[("PORT", port)])
         .spawn()
         .expect("randapi healthcheck starts");
     tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
@@ -252,22 +174,14 @@ async fn a_request_that_outlives_the_shutdown_grace_does_not_keep_the_process_al
     let jwks = JwksServer::start(Behaviour::Hang).await;
     let port = free_port();
     let (jwks_url, port_text) = (jwks.url(), port.to_string());
-    let mut child = randapi(
-        &[
-            ("PORT", &port_text),
-            ("HOST", "127.0.0.1"),
-            ("COGNITO_ISSUER", ISSUER),
-            ("COGNITO_JWKS_URL", &jwks_url),
-            ("COGNITO_CLIENT_IDS", CLIENT_ID),
-            ("JWKS_FETCH_TIMEOUT", "60s"),
-            ("REQUEST_TIMEOUT", "60s"),
-            ("SHUTDOWN_GRACE", "500ms"),
-            ("SHUTDOWN_DELAY", "200ms"),
-        ],
-        &[],
-    )
-    .spawn()
-    .expect("randapi starts");
+    let mut env = server_env(&port_text, &jwks_url);
+    env.extend([
+        ("JWKS_FETCH_TIMEOUT", "60s"),
+        ("REQUEST_TIMEOUT", "60s"),
+        ("SHUTDOWN_GRACE", "500ms"),
+        ("SHUTDOWN_DELAY", "200ms"),
+    ]);
+    let mut child = randapi(&[], &env).spawn().expect("randapi starts");
     drain_stderr(&mut child);
     let base = format!("http://127.0.0.1:{port}");
     let client = http_client();
@@ -376,7 +290,7 @@ async fn a_bad_configuration_exits_with_code_2_and_names_the_variable() {
         ),
     ];
     for (envs, args, variable, case) in cases {
-        let child = randapi(&envs, &args).spawn().expect("randapi starts");
+        let child = randapi(&args, &envs).spawn().expect("randapi starts");
         let output = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
             .await
             .unwrap_or_else(|_| panic!("{case}: randapi started serving instead of exiting"))
@@ -407,7 +321,7 @@ async fn a_bad_configuration_exits_with_code_2_and_names_the_variable() {
 async fn dev_mode_prints_a_working_curl_line_and_serves_fresh_tokens() {
     let port = free_port();
     let port_text = port.to_string();
-    let mut child = randapi(&[("PORT", &port_text), ("HOST", "127.0.0.1")], &["--dev"])
+    let mut child = randapi(&["--dev"], &[("PORT", &port_text), ("HOST", "127.0.0.1")])
         .spawn()
         .expect("randapi --dev starts");
     let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
@@ -449,14 +363,7 @@ async fn dev_mode_prints_a_working_curl_line_and_serves_fresh_tokens() {
                 .send()
                 .await
                 .expect("GET /");
-            let status = response.status();
-            let headers = response.headers().clone();
-            let body = response.text().await.expect("body");
-            Answer {
-                status,
-                headers,
-                body,
-            }
+            Answer::read(response).await
         }
     };
 
@@ -493,21 +400,12 @@ async fn tokens_never_reach_the_logs_even_at_trace_level() {
     let jwks = JwksServer::with_keys(&[&main]).await;
     let port = free_port();
     let (jwks_url, port_text) = (jwks.url(), port.to_string());
-    let mut child = randapi(
-        &[
-            ("PORT", &port_text),
-            ("HOST", "127.0.0.1"),
-            ("COGNITO_ISSUER", ISSUER),
-            ("COGNITO_JWKS_URL", &jwks_url),
-            ("COGNITO_CLIENT_IDS", CLIENT_ID),
-            ("LOG_FORMAT", "json"),
-            ("RUST_LOG", "trace"),
-        ],
-        &[],
-    )
-    .stdout(Stdio::piped())
-    .spawn()
-    .expect("randapi starts");
+    let mut env = server_env(&port_text, &jwks_url);
+    env.extend([("LOG_FORMAT", "json"), ("RUST_LOG", "trace")]);
+    let mut child = randapi(&[], &env)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("randapi starts");
     drain_stderr(&mut child);
     let stdout = child.stdout.take().expect("stdout");
     let logs = tokio::spawn(async move {
@@ -567,7 +465,7 @@ async fn tokens_never_reach_the_logs_even_at_trace_level() {
         .find(|line| line["status"] == 200 && line["path"] == "/")
         .unwrap_or_else(|| panic!("no request line for a 200 on /: {logs}"));
     assert_eq!(served["method"], "GET");
-    assert_eq!(served["sub"], "5f1d0c6e-sub-4e2b-9f7a-2c3d4e5f6a7b");
+    assert_eq!(served["sub"], claims()["sub"]);
     assert_eq!(served["client_id"], CLIENT_ID);
     assert!(served["latency_ms"].is_number(), "{served}");
     assert!(
@@ -588,14 +486,16 @@ async fn tokens_never_reach_the_logs_even_at_trace_level() {
 
 #[tokio::test]
 async fn a_bad_server_variable_stops_only_the_server() {
-    let run = |args: &'static [&'static str]| async move {
-        let child = randapi(&[("PORT", "abc")], args)
+    let run = |args: &[&str]| {
+        let child = randapi(args, &[("PORT", "abc")])
             .spawn()
             .expect("randapi starts");
-        tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
-            .await
-            .expect("randapi exits")
-            .expect("output")
+        async move {
+            tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+                .await
+                .expect("randapi exits")
+                .expect("output")
+        }
     };
     for args in [&[][..], &["serve"][..], &["--dev"][..]] {
         let output = run(args).await;
@@ -607,16 +507,7 @@ async fn a_bad_server_variable_stops_only_the_server() {
         );
     }
     // The token command reads no server variable: it gets as far as its own usage error.
-    let output = run(&[
-        "token",
-        "--client-id",
-        "c",
-        "--username",
-        "u",
-        "--password",
-        "p",
-    ])
-    .await;
+    let output = run(&token_args_without_pool()).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(

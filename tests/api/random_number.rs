@@ -5,7 +5,7 @@ use std::sync::Arc;
 use randapi::routes::draw;
 use tokio::task::JoinSet;
 
-use crate::helpers::*;
+use crate::common::*;
 
 /// Outcomes 0..=100: 101 bins, so the chi-square statistic of a fair draw has 100 degrees of
 /// freedom.
@@ -38,7 +38,7 @@ fn histogram(draws: impl IntoIterator<Item = u64>) -> [u64; BINS] {
 async fn numbers_over_http_stay_in_range_and_fit_a_uniform_distribution() {
     let main = key("key-draws");
     let jwks = JwksServer::with_keys(&[&main]).await;
-    let app = Arc::new(spawn_app(&jwks, AppOptions::default()).await);
+    let app = Arc::new(spawn_app(&jwks).await);
     let token = Arc::new(token(&main));
 
     // 2,020 draws: 20 expected per outcome, enough for the chi-square approximation.
@@ -113,9 +113,7 @@ fn the_draw_behind_get_root_passes_a_chi_square_test_that_can_fail() {
 
 #[tokio::test]
 async fn get_random_serves_the_same_number_behind_the_same_token_check() {
-    let key = key("key-random-path");
-    let jwks = JwksServer::with_keys(&[&key]).await;
-    let app = spawn_app(&jwks, AppOptions::default()).await;
+    let (key, _jwks, app) = spawn_app_with_key("key-random-path").await;
     let good = token(&key);
 
     let answer = app

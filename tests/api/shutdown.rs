@@ -10,8 +10,8 @@ use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::process::{exit_status, refuses_connections, send_signal};
-use crate::raw::*;
+use crate::common::raw::*;
+use crate::common::{exit_status, refuses_connections, send_signal};
 
 const ROUNDS: usize = 20;
 const CONNECTIONS: usize = 32;

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use randapi::dev::b64;
 use serde_json::{Value, json};
 
-use crate::helpers::*;
+use crate::common::*;
 
 const CRITICAL: &str = "token header has unsupported critical parameters";
 const MALFORMED_CLAIMS: &str = "token claims are malformed";
@@ -17,7 +17,7 @@ const BAD_SIGNATURE: &str = "signature is invalid";
 async fn a_header_with_crit_is_refused_even_with_a_valid_signature() {
     let main = key("key-crit-41c0");
     let jwks = JwksServer::with_keys(&[&main]).await;
-    let app = spawn_app(&jwks, AppOptions::default()).await;
+    let app = spawn_app(&jwks).await;
     let kid = main.kid();
 
     let plain = signed(&main, &json!({"alg": "RS256", "kid": kid}), &claims());
@@ -27,7 +27,7 @@ async fn a_header_with_crit_is_refused_even_with_a_valid_signature() {
     );
     let cases = [
         (
-            json!({"alg": "RS256", "kid": kid, "crit": ["exp"], "exp": unix_now() + 300}),
+            json!({"alg": "RS256", "kid": kid, "crit": ["exp"], "exp": now() + 300}),
             "crit naming a header parameter",
         ),
         (
@@ -55,7 +55,7 @@ async fn a_header_with_crit_is_refused_even_with_a_valid_signature() {
 async fn a_null_claim_is_a_wrong_type_not_an_absent_claim() {
     let main = key("key-null-8e2a");
     let jwks = JwksServer::with_keys(&[&main]).await;
-    let app = spawn_app(&jwks, AppOptions::default()).await;
+    let app = spawn_app(&jwks).await;
     // `aud`, `nbf`, `cognito:groups`, `username`, `jti` are optional: absent they pass, so a
     // `null` that counted as absent would be accepted.
     for claim in [
@@ -106,7 +106,10 @@ fn assert_missing_scope(answer: &Answer, scopes: &str, token: &str, case: &str) 
 async fn scopes_are_separated_by_u0020_only() {
     let main = key("key-scope-13f7");
     let jwks = JwksServer::with_keys(&[&main]).await;
-    let app = spawn_app(&jwks, AppOptions::default().scopes("api/read")).await;
+    let app = spawn_app_with(&jwks, |config| {
+        config.required_scopes = vec!["api/read".into()];
+    })
+    .await;
     let with_scope = |scope: &str| {
         main.sign(&with(claims(), "scope", json!(scope)))
             .expect("sign")
@@ -133,7 +136,8 @@ async fn scopes_are_separated_by_u0020_only() {
 
     // The configured list splits the same way: a tab does not separate two scopes, so a token
     // with one of the two names lacks the one (odd) configured scope.
-    let app = spawn_app(&jwks, AppOptions::default().scopes("api/write\tapi/read")).await;
+    let flags = ["--cognito-required-scopes=api/write\tapi/read"];
+    let app = TestApp::spawn(config_with_flags(&jwks.url(), &flags)).await;
     let answer = app.get_root(Some(&with_scope("api/read"))).await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN, "body {}", answer.body);
     assert_eq!(
@@ -155,7 +159,7 @@ async fn jwks_keys_under_2048_or_over_8192_bits_are_not_used() {
     let (small, large) = ("key-1024-bits", "key-8200-bits");
     let document = json!({"keys": [main.jwk(), rsa_jwk(small, 128), rsa_jwk(large, 1025)]});
     let jwks = JwksServer::start(Behaviour::Keys(document)).await;
-    let app = spawn_app(&jwks, AppOptions::default()).await;
+    let app = spawn_app(&jwks).await;
 
     assert_random_number(&app.get_root(Some(&token(&main))).await, "the 2048-bit key");
     // A key that was kept would check the signature ("signature is invalid"); a skipped one is
@@ -171,7 +175,7 @@ async fn jwks_keys_under_2048_or_over_8192_bits_are_not_used() {
     // A set with nothing but unusable sizes is a failed fetch: no keys, 503.
     let only_small =
         JwksServer::start(Behaviour::Keys(json!({"keys": [rsa_jwk(small, 128)]}))).await;
-    let app = spawn_app(&only_small, AppOptions::default()).await;
+    let app = spawn_app(&only_small).await;
     let token = token_with_kid(&main, small);
     let answer = app.get_root(Some(&token)).await;
     assert_keys_unavailable(&answer, &token, &app, "a JWKS of a 1024-bit key only");

@@ -8,8 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::Child;
 
-use crate::helpers::eventually;
-use crate::process::{drain_stderr, free_port, randapi};
+use super::{drain_stderr, eventually, free_port, randapi};
 
 /// `GET /health` on a keep-alive connection.
 pub const HEALTH: &[u8] = b"GET /health HTTP/1.1\r\nHost: randapi.test\r\n\r\n";
@@ -137,7 +136,7 @@ pub async fn start_dev(envs: &[(&str, &str)]) -> Running {
         ("LOG_FORMAT", "json"),
     ];
     all.extend_from_slice(envs);
-    let mut child = randapi(&all, &["--dev"]).spawn().expect("randapi starts");
+    let mut child = randapi(&["--dev"], &all).spawn().expect("randapi starts");
     drain_stderr(&mut child);
     wait_until_serving(port).await;
     Running { child, port }

@@ -116,11 +116,6 @@ impl ConnState {
         }
     }
 
-    /// The server's shutdown state.
-    pub fn lifecycle(&self) -> &Lifecycle {
-        &self.lifecycle
-    }
-
     /// Bytes arrived from the client.
     fn on_bytes(&self) {
         if self.busy.load(Ordering::Relaxed) {

@@ -272,7 +272,6 @@ async fn serve_connection(
     let io = TokioIo::new(WatchedIo::new(stream, state.clone()));
     let connection = http.serve_connection(io, ConnService::new(router, state.clone()));
     tokio::pin!(connection);
-    let mut phase = state.lifecycle().subscribe();
     loop {
         if state.must_drop() {
             return;
@@ -287,12 +286,9 @@ async fn serve_connection(
                 }
                 return;
             }
+            // Eviction, the end of the shutdown delay (`Table::close_all_when_idle`) or the end
+            // of the grace: look at the record again.
             () = state.wake.notified() => {}
-            Ok(()) = phase.changed() => {
-                if *phase.borrow_and_update() >= Phase::Closing {
-                    state.request_close();
-                }
-            }
             () = tokio::time::sleep_until(next_check) => {
                 match state.verdict(Instant::now(), &timeouts) {
                     Verdict::Keep => {}

@@ -4,6 +4,7 @@ connections, and whether every request in flight got its answer. Prints figures;
 
   cargo build --release --bin randapi --example bench_tokens
   python3 bench/shutdown.py
+  RANDAPI=/path/to/other/randapi python3 bench/shutdown.py
 
 Cases, each against a fresh release randapi on 127.0.0.1 with the default SHUTDOWN_DELAY (5 s)
 and SHUTDOWN_GRACE (20 s) unless noted:
@@ -26,7 +27,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RANDAPI = ROOT / "target" / "release" / "randapi"
+# RANDAPI=path/to/randapi measures another build (say, an older one) with the same cases.
+RANDAPI = Path(os.environ.get("RANDAPI", ROOT / "target" / "release" / "randapi"))
 MAKER = ROOT / "target" / "release" / "examples" / "bench_tokens"
 ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_BenchPool1"
 CLIENT_ID = "3n4b5urk1ft4fl3mg5e62d9ado"

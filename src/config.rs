@@ -33,7 +33,9 @@ use url::Url;
 mod values;
 
 pub use values::{CorsOrigins, JwksSettings, LogFormat, TokenPolicy};
-use values::{duration, http_url, ip, issuer_url, port, positive_duration, trimmed};
+use values::{
+    duration, http_url, ip, issuer_url, port, positive_count, positive_duration, trimmed,
+};
 
 use crate::cognito::{self, EXAMPLE_CLIENT_ID, EXAMPLE_ISSUER, EXAMPLE_JWKS_URL, EXAMPLE_POOL_ID};
 
@@ -125,9 +127,29 @@ pub struct ServeArgs {
     #[arg(long, env = "REQUEST_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
     pub request_timeout: Duration,
 
-    /// How long in-flight requests may take to finish after SIGTERM before the process exits.
-    #[arg(long, env = "SHUTDOWN_GRACE", default_value = "25s", value_parser = positive_duration)]
+    /// After the shutdown delay, how long requests in flight may take before the process exits
+    /// (with the delay, 25 s: inside ECS's 30 s stop timeout).
+    #[arg(long, env = "SHUTDOWN_GRACE", default_value = "20s", value_parser = positive_duration)]
     pub shutdown_grace: Duration,
+
+    // The serve loop's connection settings.
+    /// After SIGTERM, how long to keep serving and accepting (the load balancer may still send
+    /// requests here); `0s` skips it. SIGINT always skips it.
+    #[arg(long, env = "SHUTDOWN_DELAY", default_value = "5s", value_parser = duration)]
+    pub shutdown_delay: Duration,
+
+    /// Close a connection that has not sent a complete request head within this long.
+    #[arg(long, env = "HEADER_READ_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
+    pub header_read_timeout: Duration,
+
+    /// Close an idle keep-alive connection after this long (longer than the 60 s idle timeout of
+    /// AWS load balancers).
+    #[arg(long, env = "KEEPALIVE_TIMEOUT", default_value = "75s", value_parser = positive_duration)]
+    pub keepalive_timeout: Duration,
+
+    /// Most client connections open at once (default: the open-file limit less a reserve).
+    #[arg(long, env = "MAX_CONNECTIONS", value_parser = positive_count)]
+    pub max_connections: Option<usize>,
 
     /// Development mode: an embedded local issuer instead of Cognito. Never for production.
     #[arg(long)]
@@ -199,6 +221,14 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Drain time after SIGTERM.
     pub shutdown_grace: Duration,
+    /// Serving time after SIGTERM before closing (may be zero).
+    pub shutdown_delay: Duration,
+    /// Time to receive a complete request head.
+    pub header_read_timeout: Duration,
+    /// Idle time after which a keep-alive connection is closed.
+    pub keepalive_timeout: Duration,
+    /// Connection cap; `None`: from the open-file limit.
+    pub max_connections: Option<usize>,
 }
 
 impl Config {
@@ -301,6 +331,7 @@ impl ConfigError {
             (Some(default), _) => default.to_string_lossy().into_owned(),
             (None, Some(choice)) => choice.clone(),
             (None, None) if variable == "COGNITO_JWKS_URL" => EXAMPLE_JWKS_URL.to_owned(),
+            (None, None) if variable == "MAX_CONNECTIONS" => "4096".to_owned(),
             (None, None) => EXAMPLE_ISSUER.to_owned(),
         };
         Some(Self::new(variable, problem, &example))
@@ -400,6 +431,10 @@ impl ServeArgs {
             log_format,
             request_timeout: self.request_timeout,
             shutdown_grace: self.shutdown_grace,
+            shutdown_delay: self.shutdown_delay,
+            header_read_timeout: self.header_read_timeout,
+            keepalive_timeout: self.keepalive_timeout,
+            max_connections: self.max_connections,
         })
     }
 

@@ -13,6 +13,7 @@ pub mod cognito;
 pub mod config;
 pub mod dev;
 pub mod routes;
+pub mod serve;
 pub mod startup;
 pub mod telemetry;
 pub mod token;

@@ -34,8 +34,8 @@ mod values;
 
 pub use values::{CorsOrigins, JwksSettings, LogFormat, TokenPolicy};
 use values::{
-    byte_size, duration, http_url, ip, issuer_url, metrics_interval, port, positive_duration,
-    trimmed,
+    byte_size, duration, http_url, ip, issuer_url, metrics_interval, port, positive_count,
+    positive_duration, trimmed,
 };
 
 use crate::cognito::{self, EXAMPLE_CLIENT_ID, EXAMPLE_ISSUER, EXAMPLE_JWKS_URL, EXAMPLE_POOL_ID};
@@ -128,9 +128,29 @@ pub struct ServeArgs {
     #[arg(long, env = "REQUEST_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
     pub request_timeout: Duration,
 
-    /// How long in-flight requests may take to finish after SIGTERM before the process exits.
-    #[arg(long, env = "SHUTDOWN_GRACE", default_value = "25s", value_parser = positive_duration)]
+    /// After the shutdown delay, how long requests in flight may take before the process exits
+    /// (with the delay, 25 s: inside ECS's 30 s stop timeout).
+    #[arg(long, env = "SHUTDOWN_GRACE", default_value = "20s", value_parser = positive_duration)]
     pub shutdown_grace: Duration,
+
+    // The serve loop's connection settings.
+    /// After SIGTERM, how long to keep serving and accepting (the load balancer may still send
+    /// requests here); `0s` skips it. SIGINT always skips it.
+    #[arg(long, env = "SHUTDOWN_DELAY", default_value = "5s", value_parser = duration)]
+    pub shutdown_delay: Duration,
+
+    /// Close a connection that has not sent a complete request head within this long.
+    #[arg(long, env = "HEADER_READ_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
+    pub header_read_timeout: Duration,
+
+    /// Close an idle keep-alive connection after this long (longer than the 60 s idle timeout of
+    /// AWS load balancers).
+    #[arg(long, env = "KEEPALIVE_TIMEOUT", default_value = "75s", value_parser = positive_duration)]
+    pub keepalive_timeout: Duration,
+
+    /// Most client connections open at once (default: the open-file limit less a reserve).
+    #[arg(long, env = "MAX_CONNECTIONS", value_parser = positive_count)]
+    pub max_connections: Option<usize>,
 
     /// How often one line of CloudWatch Embedded Metric Format goes to stdout; 0 turns it off.
     #[arg(long, env = "METRICS_INTERVAL", default_value = "60s", value_parser = metrics_interval)]
@@ -210,6 +230,14 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Drain time after SIGTERM.
     pub shutdown_grace: Duration,
+    /// Serving time after SIGTERM before closing (may be zero).
+    pub shutdown_delay: Duration,
+    /// Time to receive a complete request head.
+    pub header_read_timeout: Duration,
+    /// Idle time after which a keep-alive connection is closed.
+    pub keepalive_timeout: Duration,
+    /// Connection cap; `None`: from the open-file limit.
+    pub max_connections: Option<usize>,
     /// Interval of the EMF metrics line; `None`: no metrics.
     pub metrics_interval: Option<Duration>,
     /// Bound of the verified-token cache in bytes; 0: no cache.
@@ -316,6 +344,7 @@ impl ConfigError {
             (Some(default), _) => default.to_string_lossy().into_owned(),
             (None, Some(choice)) => choice.clone(),
             (None, None) if variable == "COGNITO_JWKS_URL" => EXAMPLE_JWKS_URL.to_owned(),
+            (None, None) if variable == "MAX_CONNECTIONS" => "4096".to_owned(),
             (None, None) => EXAMPLE_ISSUER.to_owned(),
         };
         Some(Self::new(variable, problem, &example))
@@ -415,6 +444,10 @@ impl ServeArgs {
             log_format,
             request_timeout: self.request_timeout,
             shutdown_grace: self.shutdown_grace,
+            shutdown_delay: self.shutdown_delay,
+            header_read_timeout: self.header_read_timeout,
+            keepalive_timeout: self.keepalive_timeout,
+            max_connections: self.max_connections,
             metrics_interval: (!self.metrics_interval.is_zero()).then_some(self.metrics_interval),
             token_cache_max_bytes: self.token_cache_max_bytes,
         })

@@ -14,6 +14,7 @@ pub mod config;
 pub mod dev;
 pub mod metrics;
 pub mod routes;
+pub mod serve;
 pub mod startup;
 pub mod telemetry;
 pub mod token;

@@ -6,12 +6,14 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 use url::Url;
 
 use crate::auth::{Authenticator, JwksCache, Verifier};
 use crate::config::{Config, KeySource};
 use crate::dev::{DEV_TOKEN_LIFETIME, DevIssuer};
 use crate::routes::{AppState, DEV_JWKS_PATH, DEV_TOKEN_PATH, router};
+use crate::serve::{ConnectionStats, ServeSettings, Server, Stop, Timeouts, fd_limit, shutdown};
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -37,14 +39,13 @@ pub enum StartError {
 
 /// A bound, ready server.
 pub struct Application {
-    listener: TcpListener,
+    server: Server,
     addr: SocketAddr,
     router: axum::Router,
     jwks: JwksCache,
     auth: Arc<Authenticator>,
     metrics_interval: Option<std::time::Duration>,
     dev: Option<Arc<DevIssuer>>,
-    shutdown_grace: std::time::Duration,
     // Configuration, not a secret: logged once at start, never per request.
     jwks_url: String,
 }
@@ -76,6 +77,22 @@ impl Application {
                 source,
             })?;
         let addr = listener.local_addr()?;
+        let max_connections = match config.max_connections {
+            Some(max) => max,
+            None => default_max_connections(),
+        };
+        let server = Server::new(
+            listener,
+            ServeSettings {
+                timeouts: Timeouts {
+                    header_read: config.header_read_timeout,
+                    keep_alive: config.keepalive_timeout,
+                },
+                max_connections,
+                shutdown_delay: config.shutdown_delay,
+                shutdown_grace: config.shutdown_grace,
+            },
+        );
 
         let (issuer, jwks_url, dev) = match &config.keys {
             KeySource::Cognito { issuer, jwks_url } => (issuer.clone(), jwks_url.clone(), None),
@@ -110,14 +127,13 @@ impl Application {
             request_timeout: config.request_timeout,
         });
         Ok(Self {
-            listener,
+            server,
             addr,
             router,
             jwks,
             auth,
             metrics_interval: config.metrics_interval,
             dev,
-            shutdown_grace: config.shutdown_grace,
             jwks_url: jwks_settings.url.to_string(),
         })
     }
@@ -132,17 +148,25 @@ impl Application {
         &self.jwks
     }
 
-    /// Serves until SIGTERM or SIGINT, then drains.
+    /// The open-connection count and the cap, for an "open connections" gauge. Clone it before
+    /// running the server; it stays current while the server runs.
+    pub fn connection_stats(&self) -> ConnectionStats {
+        self.server.stats()
+    }
+
+    /// Serves until SIGTERM or SIGINT, then shuts down: after SIGTERM it keeps serving for the
+    /// shutdown delay; SIGINT skips the delay.
     ///
     /// # Errors
     ///
-    /// When serving fails.
+    /// When the signal handlers cannot be installed, or serving fails.
     pub async fn run_until_stopped(self) -> Result<(), StartError> {
-        self.run_until(shutdown_signal()).await
+        let stops = shutdown::os_signals()?;
+        self.run(stops).await
     }
 
-    /// Serves until `signal` completes; then stops accepting, lets requests in flight finish
-    /// (up to the shutdown grace) and returns.
+    /// Serves until `signal` completes, then shuts down without the delay: stops accepting,
+    /// closes idle connections, lets requests in flight finish (up to the shutdown grace).
     ///
     /// # Errors
     ///
@@ -151,44 +175,41 @@ impl Application {
         self,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
+        self.run(shutdown::when(signal)).await
+    }
+
+    /// Serves until a stop arrives on `stops` ([`Stop::Drain`] for SIGTERM's behaviour,
+    /// [`Stop::Now`] for SIGINT's).
+    ///
+    /// # Errors
+    ///
+    /// When serving fails.
+    pub async fn run(self, stops: mpsc::UnboundedReceiver<Stop>) -> Result<(), StartError> {
         let refresher = tokio::spawn(self.jwks.clone().run_refresher());
         let sweeper_auth = self.auth.clone();
         let sweeper = tokio::spawn(async move { sweeper_auth.token_cache().run_sweeper().await });
+        let connections = self.server.stats();
+        crate::metrics::global().report_open_connections(move || connections.open());
         let metrics = self
             .metrics_interval
             .map(|every| tokio::spawn(crate::metrics::run(every, self.auth.clone())));
-        tracing::info!(addr = %self.addr, jwks_url = %self.jwks_url, "listening");
+        tracing::info!(
+            addr = %self.addr,
+            jwks_url = %self.jwks_url,
+            max_connections = self.server.stats().max(),
+            "listening"
+        );
         if let Some(dev) = &self.dev {
             self.announce_dev(dev);
         }
-        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        let signal = async move {
-            signal.await;
-            tracing::info!("shutting down: finishing requests in flight");
-            let _ = stopping_tx.send(());
-        };
-        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(signal);
-        let grace = self.shutdown_grace;
-        let outcome = tokio::select! {
-            outcome = server => outcome.map_err(StartError::from),
-            () = async move {
-                if stopping_rx.await.is_ok() {
-                    tokio::time::sleep(grace).await;
-                } else {
-                    std::future::pending::<()>().await;
-                }
-            } => {
-                tracing::warn!(grace_s = grace.as_secs(), "requests still in flight after the grace period; exiting");
-                Ok(())
-            }
-        };
+        let outcome = self.server.run(self.router, stops).await;
         refresher.abort();
         sweeper.abort();
         if let Some(metrics) = metrics {
             metrics.abort();
         }
         tracing::info!("stopped");
-        outcome
+        outcome.map_err(StartError::from)
     }
 
     fn announce_dev(&self, dev: &DevIssuer) {
@@ -207,26 +228,25 @@ impl Application {
     }
 }
 
-/// Completes on SIGTERM (ECS stops tasks with it) or SIGINT (Ctrl-C).
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
+/// The connection cap when `MAX_CONNECTIONS` is not set: raises the soft open-file limit to the
+/// hard one, logs both, and keeps a reserve for everything that is not a client connection.
+fn default_max_connections() -> usize {
+    match fd_limit::raise_to_hard_limit() {
+        Ok(limit) => {
+            let max = fd_limit::default_max_connections(limit.soft);
+            tracing::info!(
+                soft_limit_before = limit.soft_before,
+                soft_limit = limit.soft,
+                hard_limit = limit.hard,
+                max_connections = max,
+                "open-file limit"
+            );
+            max
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+        Err(error) => {
+            let max = fd_limit::default_max_connections(1024);
+            tracing::warn!(%error, max_connections = max, "cannot read the open-file limit; assuming 1024");
+            max
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
     }
 }

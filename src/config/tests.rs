@@ -76,7 +76,11 @@ fn the_defaults_are_the_documented_ones() {
     assert_eq!(config.jwks_connect_timeout, secs(2));
     assert_eq!(config.leeway, secs(60));
     assert_eq!(config.request_timeout, secs(10));
-    assert_eq!(config.shutdown_grace, secs(25));
+    assert_eq!(config.shutdown_grace, secs(20));
+    assert_eq!(config.shutdown_delay, secs(5));
+    assert_eq!(config.header_read_timeout, secs(10));
+    assert_eq!(config.keepalive_timeout, secs(75));
+    assert_eq!(config.max_connections, None);
     assert_eq!(config.keys, KeySource::Dev);
     assert_eq!(config.client_ids, [DEV_CLIENT_ID]);
 }
@@ -146,6 +150,11 @@ fn each_bad_value_names_its_variable() {
         (&["--jwks-max-stale=10m"], "JWKS_MAX_STALE"),
         (&["--clock-leeway=5m"], "CLOCK_LEEWAY"),
         (&["--request-timeout=x"], "REQUEST_TIMEOUT"),
+        (&["--shutdown-delay=later"], "SHUTDOWN_DELAY"),
+        (&["--header-read-timeout=0s"], "HEADER_READ_TIMEOUT"),
+        (&["--keepalive-timeout=x"], "KEEPALIVE_TIMEOUT"),
+        (&["--max-connections=0"], "MAX_CONNECTIONS"),
+        (&["--max-connections=many"], "MAX_CONNECTIONS"),
     ];
     for (flags, variable) in cases {
         assert_eq!(failing_variable(flags), *variable, "{flags:?}");
@@ -166,6 +175,13 @@ fn each_bad_value_names_its_variable() {
         no_pool.into_config().expect_err("refused").variable,
         "COGNITO_USER_POOL_ID"
     );
+}
+
+#[test]
+fn the_connection_settings_take_zero_delay_and_a_cap() {
+    let config = config(&["--shutdown-delay=0s", "--max-connections=100"]).expect("valid");
+    assert_eq!(config.shutdown_delay, Duration::ZERO);
+    assert_eq!(config.max_connections, Some(100));
 }
 
 #[test]

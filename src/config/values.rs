@@ -124,6 +124,13 @@ pub(super) fn positive_duration(value: &str) -> Result<Duration, &'static str> {
     }
 }
 
+pub(super) fn positive_count(value: &str) -> Result<usize, &'static str> {
+    match value.trim().parse() {
+        Ok(0) | Err(_) => Err("is not a whole number above zero"),
+        Ok(count) => Ok(count),
+    }
+}
+
 pub(super) fn http_url(value: &str) -> Result<Url, &'static str> {
     let url = Url::parse(value.trim()).map_err(|_| "is not an absolute URL")?;
     if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {

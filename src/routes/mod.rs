@@ -2,6 +2,7 @@
 
 mod dev;
 mod health;
+mod host;
 mod middleware;
 mod openapi;
 mod random_number;
@@ -20,10 +21,12 @@ use crate::config::CorsOrigins;
 use crate::dev::DevIssuer;
 
 use health::health;
+use host::RequireValidHostLayer;
 use middleware::{limit_header_size, limit_request_time, log_request};
 use openapi::openapi_json;
 use random_number::random_number;
 
+pub(crate) use middleware::MAX_HEADER_BYTES;
 pub use random_number::draw;
 
 /// What the router needs.
@@ -70,20 +73,37 @@ async fn not_found() -> impl IntoResponse {
     )
 }
 
-/// The application: `GET /` (and `GET /random`) behind the Cognito layer, `GET /health` open, and in `--dev` mode the
-/// local issuer's JWKS and token routes.
+async fn method_not_allowed() -> impl IntoResponse {
+    // axum adds the `Allow` header of the route.
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Json(ErrorBody {
+            error: "method_not_allowed",
+            message: "this method is not allowed on this path",
+        }),
+    )
+}
+
+/// The application: `GET /` (and `GET /random`) behind the Cognito layer, `GET /health` open,
+/// and in `--dev` mode the local issuer's JWKS and token routes.
 pub fn router(state: AppState) -> Router {
-    let mut router = Router::new()
+    // The 405 of `/` is inside the Cognito layer, so a request without a valid token gets 401
+    // whatever its method.
+    let protected = Router::new()
         .route("/", get(random_number))
         // The same handler where API Gateway's `OPTIONS /{proxy+}` route catches the preflight.
         .route("/random", get(random_number))
-        .route_layer(CognitoAuthLayer::new(state.auth.clone()))
+        .method_not_allowed_fallback(method_not_allowed)
+        .route_layer(CognitoAuthLayer::new(state.auth.clone()));
+    let mut open = Router::new()
         .route("/health", get(health))
         .route("/openapi.json", get(openapi_json));
     if let Some(issuer) = state.dev.clone() {
-        router = router.merge(dev::router(issuer));
+        open = open.merge(dev::router(issuer));
     }
-    router
+    let cors = cors(&state.cors);
+    protected
+        .merge(open.method_not_allowed_fallback(method_not_allowed))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.request_timeout,
@@ -91,7 +111,8 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn(limit_header_size))
         // Outside the header limit so a browser can read the 431 too.
-        .layer(cors(&state.cors))
+        .layer(cors.clone())
+        .layer(RequireValidHostLayer::new(cors))
         .layer(axum::middleware::from_fn(log_request))
         .layer(
             tower_http::set_header::SetResponseHeaderLayer::if_not_present(

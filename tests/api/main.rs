@@ -2,10 +2,13 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod connections;
+mod edge_answers;
 mod http_contract;
 mod key_cache;
 mod metrics;
 mod process;
 mod random_number;
+mod shutdown;
 mod token_rules;
 mod verification;

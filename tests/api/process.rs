@@ -22,6 +22,7 @@ async fn sigterm_lets_requests_in_flight_finish_then_exits_0() {
         ("JWKS_COOLDOWN", "100ms"),
         ("JWKS_FETCH_TIMEOUT", "20s"),
         ("LOG_FORMAT", "json"),
+        ("SHUTDOWN_DELAY", "200ms"),
     ]);
     let mut child = randapi(&[], &env).spawn().expect("randapi starts");
     drain_stderr(&mut child);
@@ -178,6 +179,7 @@ async fn a_request_that_outlives_the_shutdown_grace_does_not_keep_the_process_al
         ("JWKS_FETCH_TIMEOUT", "60s"),
         ("REQUEST_TIMEOUT", "60s"),
         ("SHUTDOWN_GRACE", "500ms"),
+        ("SHUTDOWN_DELAY", "200ms"),
     ]);
     let mut child = randapi(&[], &env).spawn().expect("randapi starts");
     drain_stderr(&mut child);

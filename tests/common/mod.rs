@@ -5,7 +5,8 @@
 //! - [`jwks_server`]: a JWKS endpoint whose answers each test controls;
 //! - [`tokens`]: keys made at run time, the claims of a valid access token, forged tokens;
 //! - [`assertions`]: what every refusal and every random number must look like;
-//! - [`binary`]: the real binary, its signals and exit codes.
+//! - [`binary`]: the real binary, its signals and exit codes;
+//! - [`raw`]: HTTP/1.1 over raw sockets, and the binary in `--dev` mode, for the serve loop.
 //!
 //! Every server binds 127.0.0.1:0 and is stopped when its value is dropped.
 
@@ -16,6 +17,7 @@ pub mod app;
 pub mod assertions;
 pub mod binary;
 pub mod jwks_server;
+pub mod raw;
 pub mod tokens;
 
 use std::sync::LazyLock;

@@ -132,4 +132,9 @@ async fn the_binary_writes_emf_lines_that_count_what_happened() {
     assert_eq!(last["TokenCacheSize"], 1);
     assert!(last["TokenCacheBytes"].as_u64().is_some_and(|b| b > 0));
     assert!(last["KeySetAgeSeconds"].as_u64().is_some_and(|s| s < 60));
+    // The serve loop's count; the test's keep-alive client may still hold a connection.
+    assert!(
+        last["OpenConnections"].as_u64().is_some_and(|n| n <= 2),
+        "{last:?}"
+    );
 }

@@ -2,17 +2,26 @@
 """randapi's load benchmark. Run it through bench/run.sh, which builds and installs.
 
 One run measures, with wrk (1 thread, 32 connections) on this machine's loopback:
-  randapi (release build, LOG_FORMAT=json RUST_LOG=info, request lines written to a file):
+  randapi (release build, LOG_FORMAT=json RUST_LOG=info, request lines written to a file,
+  METRICS_INTERVAL=1s so the token-cache hits and misses of each case can be read back):
     GET /health carrying the same Authorization header (it ignores it)
     GET / with one valid token
-    GET / cycling through 5,000 distinct valid tokens (bench/tokens.lua)
-    GET / cycling through 20,000 distinct tokens, more than the token cache holds (10,000)
-    GET / with one token again, with RUST_LOG=warn (no request log lines): the log's cost
+    GET / cycling through 50,000 distinct valid tokens (bench/tokens.lua)
+    GET / with the token of a user drawn from Zipf(s = 1.0) over 100,000 users (bench/zipf.lua);
+      the hit ratio is printed beside the ideal one: the share of requests that go to the N
+      most popular users, N = the entries the cache holds at the end of the case
+  randapi with the token cache off (TOKEN_CACHE_MAX_BYTES=0):
+    GET /health, and GET / cycling through 50,000 tokens: every request verifies a signature
+  randapi with RUST_LOG=warn (no request log lines): GET / with one token, the log's cost
   the Express peer (bench/express, aws-jwt-verify), same JWKS and tokens:
-    GET /health, GET / with one token, GET / with 5,000 distinct tokens
+    GET /health, GET / with one token, GET / with 50,000 distinct tokens
 and prints req/s, p50, p99, server CPU per request (utime+stime from /proc/<pid>/stat), the
-server's peak RSS (VmHWM) and each ratio to /health of the same server; then the time from exec
-to the first accepted TCP connection.
+server's peak RSS during the case (VmHWM, reset before each case through clear_refs) and each
+ratio to /health of the same server; then the time from exec to the first accepted TCP
+connection.
+
+`--randapi PATH` measures another build of randapi (for a before/after comparison in one
+session); `--reuse-tokens` keeps the tokens of the previous run in the work directory.
 
 Only the Python standard library is used. Everything it starts listens on 127.0.0.1 on free
 ports and is stopped at the end.
@@ -37,6 +46,8 @@ ISSUER_POOL = "eu-west-1_BenchPool1"
 ISSUER = f"https://cognito-idp.eu-west-1.amazonaws.com/{ISSUER_POOL}"
 CLIENT_ID = "3n4b5urk1ft4fl3mg5e62d9ado"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+USERS = 100_000
+CYCLE = 50_000
 
 
 def free_port():
@@ -111,17 +122,57 @@ def parse_wrk(text):
     }
 
 
-def wrk(url, pid, args, seconds, warmup, header=None, tokens=None, count=0):
+def reset_peak_rss(pid):
+    """Resets VmHWM to the current RSS (Linux 4.0+), so each case reports its own peak."""
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def emf_totals(log_path):
+    """Sums the counters of every EMF metrics line in the server's log so far; also returns
+    the gauges of the last line."""
+    totals, last = {}, {}
+    if log_path is None or not log_path.exists():
+        return totals, last
+    with open(log_path, "rb") as f:
+        for raw in f:
+            if b'"_aws"' not in raw:
+                continue
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                continue
+            for metric in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+                name = metric["Name"]
+                if metric.get("Unit") == "Count" and name != "TokenCacheSize":
+                    totals[name] = totals.get(name, 0) + line.get(name, 0)
+                else:
+                    last[name] = line.get(name)
+            last["TokenCacheSize"] = line.get("TokenCacheSize")
+    return totals, last
+
+
+def wrk(url, pid, args, seconds, warmup, header=None, tokens=None, count=0, script="tokens.lua",
+        log=None):
     cmd = ["wrk", "-t1", "-c32", "--latency"]
     env = dict(os.environ)
     if header:
         cmd += ["-H", header]
     if tokens:
-        cmd += ["-s", str(BENCH / "tokens.lua")]
+        cmd += ["-s", str(BENCH / script)]
         env["TOKENS_FILE"] = str(tokens)
         env["TOKENS_COUNT"] = str(count)
+    peak_reset = reset_peak_rss(pid)
     if warmup:
         subprocess.run(cmd + [f"-d{warmup}s", url], env=env, check=True, capture_output=True)
+    if log:
+        # Let the 1 s metrics line carry the warm-up's lookups before counting.
+        time.sleep(1.2)
+    counted_before, _ = emf_totals(log)
     before = cpu_seconds(pid)
     out = subprocess.run(cmd + [f"-d{seconds}s", url], env=env, check=True,
                          capture_output=True, text=True).stdout
@@ -130,9 +181,26 @@ def wrk(url, pid, args, seconds, warmup, header=None, tokens=None, count=0):
     result["cpu_us"] = (after - before) / max(result["requests"], 1) * 1e6
     result["cpu_s"] = after - before
     result["vmhwm_kib"] = status_kib(pid, "VmHWM")
+    result["peak_is_per_case"] = peak_reset
+    if log:
+        time.sleep(1.2)
+        counted_after, gauges = emf_totals(log)
+        hits = counted_after.get("TokenCacheHits", 0) - counted_before.get("TokenCacheHits", 0)
+        misses = (counted_after.get("TokenCacheMisses", 0)
+                  - counted_before.get("TokenCacheMisses", 0))
+        if hits + misses:
+            result["hits"], result["misses"] = hits, misses
+            result["cache_entries"] = gauges.get("TokenCacheSize")
+            result["cache_bytes"] = gauges.get("TokenCacheBytes")
     if args.verbose:
         print(out, file=sys.stderr)
     return result
+
+
+def zipf_top_share(top, users, s=1.0):
+    """Share of Zipf(s) requests over `users` that go to the `top` most popular ones."""
+    weights = [1.0 / k ** s for k in range(1, users + 1)]
+    return sum(weights[:top]) / sum(weights)
 
 
 def machine():
@@ -166,11 +234,15 @@ def main():
     parser.add_argument("--no-express", action="store_true", help="skip the Express peer")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("-v", "--verbose", action="store_true", help="print wrk's output")
+    parser.add_argument("--randapi", help="the randapi binary to measure "
+                        "(default: target/release/randapi)")
+    parser.add_argument("--reuse-tokens", action="store_true",
+                        help="keep the key and tokens already in the work directory")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    randapi = ROOT / "target" / "release" / "randapi"
+    randapi = Path(args.randapi).resolve() if args.randapi else ROOT / "target" / "release" / "randapi"
     maker = ROOT / "target" / "release" / "examples" / "bench_tokens"
     for binary in (randapi, maker):
         if not binary.exists():
@@ -183,11 +255,15 @@ def main():
     print(f"machine: {info['nproc']} cores, {info['cpu']}, kernel {info['kernel']}, "
           f"load {' '.join(info['loadavg'])}", file=sys.stderr)
 
-    # A fresh key, its JWKS and 20,000 distinct access tokens (two hours of validity).
+    # A fresh key, its JWKS and 100,000 distinct access tokens (two hours of validity).
     tokens = out / "tokens.txt"
-    t0 = time.perf_counter()
-    subprocess.run([str(maker), str(out), "20000", ISSUER, CLIENT_ID], check=True)
-    print(f"made 20,000 tokens in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    fresh = (tokens.exists() and (out / "jwks.json").exists()
+             and time.time() - tokens.stat().st_mtime < 3600
+             and sum(1 for _ in open(tokens)) >= USERS)
+    if not (args.reuse_tokens and fresh):
+        t0 = time.perf_counter()
+        subprocess.run([str(maker), str(out), str(USERS), ISSUER, CLIENT_ID], check=True)
+        print(f"made {USERS:,} tokens in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     one_token = tokens.read_text().split("\n", 1)[0]
     header = f"Authorization: Bearer {one_token}"
 
@@ -210,14 +286,16 @@ def main():
                     raise SystemExit("the JWKS server did not start")
                 time.sleep(0.05)
 
-        results = {"machine": info, "randapi": {}, "express": {}, "startup_ms": {}}
+        results = {"machine": info, "randapi": {}, "express": {}, "startup_ms": {},
+                   "binary": str(randapi)}
 
-        def run_randapi(rust_log, cases):
+        def run_randapi(rust_log, cases, label="", **extra_env):
             port = free_port()
             env = dict(os.environ, PORT=str(port), HOST="127.0.0.1",
                        COGNITO_ISSUER=ISSUER, COGNITO_CLIENT_IDS=CLIENT_ID,
-                       COGNITO_JWKS_URL=jwks_url, LOG_FORMAT="json", RUST_LOG=rust_log)
-            log = out / f"randapi-{rust_log}.log"
+                       COGNITO_JWKS_URL=jwks_url, LOG_FORMAT="json", RUST_LOG=rust_log,
+                       METRICS_INTERVAL="1s", **extra_env)
+            log = out / f"randapi-{rust_log}{label}.log"
             process, ms = launch([str(randapi)], env, port, log)
             children.append(process)
             base = f"http://127.0.0.1:{port}"
@@ -227,11 +305,11 @@ def main():
             for name, kwargs in cases:
                 print(f"randapi {name} ...", file=sys.stderr)
                 results["randapi"][name] = wrk(base + kwargs.pop("path"), process.pid, args,
-                                               args.seconds, args.warmup, **kwargs)
+                                               args.seconds, args.warmup, log=log, **kwargs)
             with open(log, "rb") as f:
-                lines = sum(1 for _ in f)
-            results["randapi"]["_log_" + rust_log] = {"bytes": log.stat().st_size,
-                                                      "lines": lines}
+                lines = sum(1 for raw in f if b'"_aws"' not in raw)
+            results["randapi"]["_log_" + rust_log + label] = {"bytes": log.stat().st_size,
+                                                              "lines": lines}
             stop(process)
             log.unlink()
             return ms
@@ -239,9 +317,14 @@ def main():
         results["startup_ms"]["randapi"] = run_randapi("info", [
             ("health", {"path": "/health", "header": header}),
             ("one token", {"path": "/", "header": header}),
-            ("5,000 tokens", {"path": "/", "tokens": tokens, "count": 5000}),
-            ("20,000 tokens", {"path": "/", "tokens": tokens, "count": 20000}),
+            ("50,000 tokens", {"path": "/", "tokens": tokens, "count": CYCLE}),
+            ("Zipf 100,000 users", {"path": "/", "tokens": tokens, "count": USERS,
+                                    "script": "zipf.lua"}),
         ])
+        run_randapi("info", [
+            ("health, cache off", {"path": "/health", "header": header}),
+            ("50,000 tokens, cache off", {"path": "/", "tokens": tokens, "count": CYCLE}),
+        ], label="-nocache", TOKEN_CACHE_MAX_BYTES="0")
         run_randapi("warn", [
             ("one token, RUST_LOG=warn", {"path": "/", "header": header}),
         ])
@@ -260,7 +343,7 @@ def main():
             for name, kwargs in [
                 ("health", {"path": "/health", "header": header}),
                 ("one token", {"path": "/", "header": header}),
-                ("5,000 tokens", {"path": "/", "tokens": tokens, "count": 5000}),
+                ("50,000 tokens", {"path": "/", "tokens": tokens, "count": CYCLE}),
             ]:
                 print(f"express {name} ...", file=sys.stderr)
                 results["express"][name] = wrk(base + kwargs.pop("path"), process.pid, args,
@@ -288,21 +371,39 @@ def report(results):
     print(f"Load average before/after: {' '.join(info['loadavg'])} / "
           f"{' '.join(info['loadavg_after'])}")
     print("Busiest processes before: " + "; ".join(info["busiest_before"]))
+    print(f"Binary: {results.get('binary', '')}")
     print("\n| server | case | req/s | p50 ms | p99 ms | CPU µs/req | peak RSS MiB "
-          "| req/s ÷ /health | CPU ÷ /health |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "| req/s ÷ /health | CPU − /health µs | cache hits |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for server in ("randapi", "express"):
         cases = {k: v for k, v in results[server].items() if not k.startswith("_")}
-        health = cases.get("health")
         for name, r in cases.items():
+            # Each case beside /health of its own server: "x, cache off" beside
+            # "health, cache off"; a server without a /health case gets no ratio.
+            variant = name.split(", ", 1)[1] if ", " in name else ""
+            health = cases.get("health, " + variant if variant else "health")
             ratio = f"{r['rps'] / health['rps']:.2f}" if health else ""
-            cpu_ratio = f"{r['cpu_us'] / health['cpu_us']:.2f}" if health else ""
+            extra = f"{r['cpu_us'] - health['cpu_us']:+.1f}" if health else ""
+            hits = ""
+            if "hits" in r:
+                hits = f"{100 * r['hits'] / (r['hits'] + r['misses']):.1f} %"
             print(f"| {server} | {name} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | "
                   f"{r['p99_ms']:.2f} | {r['cpu_us']:.1f} | {r['vmhwm_kib'] / 1024:.1f} "
-                  f"| {ratio} | {cpu_ratio} |")
+                  f"| {ratio} | {extra} | {hits} |")
     r, e = results["randapi"], results["express"]
     print()
-    for name in ("one token", "5,000 tokens"):
+    zipf = r.get("Zipf 100,000 users")
+    if zipf and zipf.get("cache_entries"):
+        held = int(zipf["cache_entries"])
+        ideal = zipf_top_share(held, USERS)
+        ratio = zipf["hits"] / (zipf["hits"] + zipf["misses"])
+        print(f"Zipf(s=1.0) over {USERS:,} users: hit ratio {100 * ratio:.1f} % vs ideal "
+              f"{100 * ideal:.1f} % (top-{held:,} share; the cache held {held:,} entries, "
+              f"{(zipf.get('cache_bytes') or 0) / 2**20:.1f} MiB): "
+              f"{abs(100 * (ideal - ratio)):.1f} points {'below' if ideal > ratio else 'above'} it")
+    elif zipf:
+        print("Zipf: no hit ratio (this build writes no metrics lines)")
+    for name in ("one token", "50,000 tokens"):
         if name in r and name in e:
             print(f"randapi ÷ express, {name}: {r[name]['rps'] / e[name]['rps']:.1f}× req/s, "
                   f"{e[name]['cpu_us'] / r[name]['cpu_us']:.1f}× less CPU per request")

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # randapi's load benchmark: builds the release binary and the token maker, installs wrk and the
 # Express peer's pinned npm packages if missing, then runs bench/bench.py (arguments pass
-# through: --seconds N, --warmup N, --no-express, --json FILE, -v).
+# through: --seconds N, --warmup N, --no-express, --json FILE, -v, --randapi PATH,
+# --reuse-tokens).
 #
-#   bench/run.sh                 # the full run, about two and a half minutes
+#   bench/run.sh                 # the full run, about four minutes (plus signing 100,000 tokens)
 #   bench/run.sh --seconds 5     # shorter
+#   bench/run.sh --reuse-tokens --no-express --randapi /tmp/before/randapi   # another build
 #
 # Not for CI: it takes minutes and its figures depend on what else the machine is doing.
 set -euo pipefail

@@ -11,8 +11,11 @@
 //! - `rs256/preparsed_key`: aws-lc-rs verifying with a key parsed once (the floor);
 //! - `rs256/components_key`: aws-lc-rs building the key from `n`/`e` on each call, as
 //!   jsonwebtoken's aws-lc backend does for a JWK;
-//! - `rs256/jsonwebtoken`: `jsonwebtoken::crypto::verify` with the JWKS's `DecodingKey`
-//!   (base64 of the signature, key build, verify): what `Verifier::verify_signature` does;
+//! - `rs256/jsonwebtoken`: `jsonwebtoken::crypto::verify` with a `DecodingKey` from the JWK
+//!   (base64 of the signature, key build, verify): what `Verifier::verify_signature` did before
+//!   keys were parsed once per fetched set;
+//! - `rs256/base64_and_preparsed`: base64 of the signature, then `verify_sig` with the key
+//!   parsed once: what `Verifier::verify_signature` does now with the JWKS's pre-parsed key;
 //! - `verify/verdict_uncached`: `randapi::auth::verdict`, header to claims with no cache;
 //! - `verify/authenticator_uncached` and `verify/authenticator_cached_hit`: the server's
 //!   `Authenticator::verify` (keys from a JWKS served on 127.0.0.1), cache off and on.
@@ -77,7 +80,8 @@ fn benches(c: &mut Criterion) {
         .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
         .expect("parsed key");
     let keys = parse_jwks(jwks_json.to_string().as_bytes()).expect("jwks");
-    let decoding_key = keys.get("bench-key-1").expect("key").clone();
+    let decoding_key = jsonwebtoken::DecodingKey::from_rsa_raw_components(&n, &e);
+    let verifier = Verifier::new(policy());
 
     let mut rs256 = c.benchmark_group("rs256");
     rs256.bench_function("preparsed_key", |b| {
@@ -102,9 +106,16 @@ fn benches(c: &mut Criterion) {
             )
         })
     });
+    rs256.bench_function("base64_and_preparsed", |b| {
+        b.iter(|| {
+            let signature = URL_SAFE_NO_PAD
+                .decode(black_box(signature_b64))
+                .unwrap_or_default();
+            parsed.verify_sig(black_box(message.as_bytes()), &signature)
+        })
+    });
     rs256.finish();
 
-    let verifier = Verifier::new(policy());
     let header = format!("Bearer {token}");
     let mut verify = c.benchmark_group("verify");
     verify.bench_function("verdict_uncached", |b| {
@@ -131,7 +142,7 @@ fn benches(c: &mut Criterion) {
         let settings = JwksSettings::with_defaults(url);
         let cache = JwksCache::new(JwksCache::http_client(&settings).expect("client"), settings);
         let cached = Authenticator::new(Verifier::new(policy()), cache.clone());
-        let uncached = Authenticator::with_cache_capacity(Verifier::new(policy()), cache, 0);
+        let uncached = Authenticator::with_cache_bytes(Verifier::new(policy()), cache, 0);
         cached.verify(&token).await.expect("valid token");
         (cached, uncached)
     });

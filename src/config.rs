@@ -34,7 +34,8 @@ mod values;
 
 pub use values::{CorsOrigins, JwksSettings, LogFormat, TokenPolicy};
 use values::{
-    duration, http_url, ip, issuer_url, port, positive_count, positive_duration, trimmed,
+    byte_size, duration, http_url, ip, issuer_url, metrics_interval, port, positive_count,
+    positive_duration, trimmed,
 };
 
 use crate::cognito::{self, EXAMPLE_CLIENT_ID, EXAMPLE_ISSUER, EXAMPLE_JWKS_URL, EXAMPLE_POOL_ID};
@@ -151,6 +152,14 @@ pub struct ServeArgs {
     #[arg(long, env = "MAX_CONNECTIONS", value_parser = positive_count)]
     pub max_connections: Option<usize>,
 
+    /// How often one line of CloudWatch Embedded Metric Format goes to stdout; 0 turns it off.
+    #[arg(long, env = "METRICS_INTERVAL", default_value = "60s", value_parser = metrics_interval)]
+    pub metrics_interval: Duration,
+
+    /// Bound of the verified-token cache in bytes (KiB, MiB, GiB suffixes); 0 turns it off.
+    #[arg(long, env = "TOKEN_CACHE_MAX_BYTES", default_value = "32MiB", value_parser = byte_size)]
+    pub token_cache_max_bytes: u64,
+
     /// Development mode: an embedded local issuer instead of Cognito. Never for production.
     #[arg(long)]
     pub dev: bool,
@@ -229,6 +238,10 @@ pub struct Config {
     pub keepalive_timeout: Duration,
     /// Connection cap; `None`: from the open-file limit.
     pub max_connections: Option<usize>,
+    /// Interval of the EMF metrics line; `None`: no metrics.
+    pub metrics_interval: Option<Duration>,
+    /// Bound of the verified-token cache in bytes; 0: no cache.
+    pub token_cache_max_bytes: u64,
 }
 
 impl Config {
@@ -435,6 +448,8 @@ impl ServeArgs {
             header_read_timeout: self.header_read_timeout,
             keepalive_timeout: self.keepalive_timeout,
             max_connections: self.max_connections,
+            metrics_interval: (!self.metrics_interval.is_zero()).then_some(self.metrics_interval),
+            token_cache_max_bytes: self.token_cache_max_bytes,
         })
     }
 

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod cognito;
 pub mod config;
 pub mod dev;
+pub mod metrics;
 pub mod routes;
 pub mod serve;
 pub mod startup;

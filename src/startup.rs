@@ -43,6 +43,8 @@ pub struct Application {
     addr: SocketAddr,
     router: axum::Router,
     jwks: JwksCache,
+    auth: Arc<Authenticator>,
+    metrics_interval: Option<std::time::Duration>,
     dev: Option<Arc<DevIssuer>>,
     // Configuration, not a secret: logged once at start, never per request.
     jwks_url: String,
@@ -113,12 +115,13 @@ impl Application {
             JwksCache::http_client(&jwks_settings)?,
             jwks_settings.clone(),
         );
-        let auth = Arc::new(Authenticator::new(
+        let auth = Arc::new(Authenticator::with_cache_bytes(
             Verifier::new(config.token_policy(issuer)),
             jwks.clone(),
+            config.token_cache_max_bytes,
         ));
         let router = router(AppState {
-            auth,
+            auth: auth.clone(),
             dev: dev.clone(),
             cors: config.cors.clone(),
             request_timeout: config.request_timeout,
@@ -128,6 +131,8 @@ impl Application {
             addr,
             router,
             jwks,
+            auth,
+            metrics_interval: config.metrics_interval,
             dev,
             jwks_url: jwks_settings.url.to_string(),
         })
@@ -181,6 +186,13 @@ impl Application {
     /// When serving fails.
     pub async fn run(self, stops: mpsc::UnboundedReceiver<Stop>) -> Result<(), StartError> {
         let refresher = tokio::spawn(self.jwks.clone().run_refresher());
+        let sweeper_auth = self.auth.clone();
+        let sweeper = tokio::spawn(async move { sweeper_auth.token_cache().run_sweeper().await });
+        let connections = self.server.stats();
+        crate::metrics::global().report_open_connections(move || connections.open());
+        let metrics = self
+            .metrics_interval
+            .map(|every| tokio::spawn(crate::metrics::run(every, self.auth.clone())));
         tracing::info!(
             addr = %self.addr,
             jwks_url = %self.jwks_url,
@@ -192,6 +204,10 @@ impl Application {
         }
         let outcome = self.server.run(self.router, stops).await;
         refresher.abort();
+        sweeper.abort();
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         tracing::info!("stopped");
         outcome.map_err(StartError::from)
     }

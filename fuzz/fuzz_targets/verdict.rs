@@ -11,14 +11,12 @@
 
 #![no_main]
 
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use axum::response::IntoResponse;
-use jsonwebtoken::DecodingKey;
 use libfuzzer_sys::fuzz_target;
-use randapi::auth::{AuthError, InvalidToken, Verifier, parse_jwks, verdict};
+use randapi::auth::{AuthError, InvalidToken, Keys, Verifier, parse_jwks, verdict};
 use randapi::config::TokenPolicy;
 
 /// Keep in step with `fuzz/fuzz_corpus.rs`, which signs the seeds.
@@ -37,7 +35,7 @@ static VERIFIER: LazyLock<Verifier> = LazyLock::new(|| {
     })
 });
 
-static KEYS: LazyLock<HashMap<String, Arc<DecodingKey>>> =
+static KEYS: LazyLock<Keys> =
     LazyLock::new(|| parse_jwks(include_bytes!("../jwks.json")).expect("fuzz/jwks.json"));
 
 fuzz_target!(|data: &[u8]| {

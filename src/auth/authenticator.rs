@@ -9,7 +9,7 @@ use super::bearer::bearer_token;
 use super::claims::AccessTokenClaims;
 use super::error::{AuthError, InvalidToken};
 use super::jwks::{JwksCache, KeyLookupError};
-use super::token_cache::{DEFAULT_TOKEN_CACHE_CAPACITY, TokenCache, TokenDigest};
+use super::token_cache::{DEFAULT_TOKEN_CACHE_BYTES, TokenCache, TokenDigest};
 use super::verifier::{Verifier, unix_now};
 
 /// Verifies the bearer token of a request: header parsing, key lookup, signature, claims.
@@ -25,15 +25,15 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    /// An authenticator that checks tokens with `verifier` and keys from `jwks`, remembering up
-    /// to 10,000 verified tokens.
+    /// An authenticator that checks tokens with `verifier` and keys from `jwks`, remembering
+    /// verified tokens in up to 32 MiB (about 56,000 Cognito access tokens).
     pub fn new(verifier: Verifier, jwks: JwksCache) -> Self {
-        Self::with_cache_capacity(verifier, jwks, DEFAULT_TOKEN_CACHE_CAPACITY)
+        Self::with_cache_bytes(verifier, jwks, DEFAULT_TOKEN_CACHE_BYTES)
     }
 
-    /// As [`Authenticator::new`], with room for `capacity` verified tokens (0: no cache).
-    pub fn with_cache_capacity(verifier: Verifier, jwks: JwksCache, capacity: usize) -> Self {
-        let cache = TokenCache::new(capacity, verifier.policy().leeway.as_secs());
+    /// As [`Authenticator::new`], with `max_bytes` for verified tokens (0: no cache).
+    pub fn with_cache_bytes(verifier: Verifier, jwks: JwksCache, max_bytes: u64) -> Self {
+        let cache = TokenCache::new(max_bytes, verifier.policy().leeway.as_secs());
         Self {
             verifier,
             jwks,
@@ -44,6 +44,11 @@ impl Authenticator {
     /// The key cache.
     pub fn jwks(&self) -> &JwksCache {
         &self.jwks
+    }
+
+    /// The verified-token cache (its sweeper and the metrics gauges read it).
+    pub(crate) fn token_cache(&self) -> &TokenCache {
+        &self.cache
     }
 
     /// Authenticates a request by its headers.
@@ -89,9 +94,10 @@ impl Authenticator {
         self.verifier
             .verify_signature(&parsed, &key)
             .map_err(AuthError::InvalidToken)?;
-        // The generation of the set this very key came from (each fetch makes new key objects,
-        // so pointer equality proves it): a later refresh, one that drops the kid included,
-        // makes the cache entry a miss. If the set changed meanwhile, the token is not cached.
+        // The generation of the set this very key came from (a fetch that changes the set makes
+        // new key objects, so pointer equality proves it): a later change of the set, one that
+        // drops the kid included, makes the cache entry a miss. If the set changed meanwhile,
+        // the token is not cached. A refetch of the same keys keeps both objects and generation.
         let generation = self
             .jwks
             .current()
@@ -147,6 +153,15 @@ mod tests {
         policy: TokenPolicy,
         keys: &[&SigningKey],
     ) -> (Authenticator, Arc<Mutex<Value>>) {
+        authenticator_with_ttl(policy, keys, Duration::from_secs(3600)).await
+    }
+
+    /// As [`authenticator`], with the JWKS refreshed by the background task after `ttl`.
+    async fn authenticator_with_ttl(
+        policy: TokenPolicy,
+        keys: &[&SigningKey],
+        ttl: Duration,
+    ) -> (Authenticator, Arc<Mutex<Value>>) {
         let served = Arc::new(Mutex::new(jwks(keys)));
         let body = served.clone();
         let app = axum::Router::new().route(
@@ -164,6 +179,7 @@ mod tests {
         let url = url::Url::parse(&format!("http://{addr}/jwks.json")).expect("url");
         let settings = JwksSettings {
             cooldown: Duration::ZERO,
+            ttl,
             ..JwksSettings::with_defaults(url)
         };
         let cache = JwksCache::new(JwksCache::http_client(&settings).expect("client"), settings);
@@ -204,6 +220,91 @@ mod tests {
             auth.verify(&token).await.unwrap_err(),
             AuthError::InvalidToken(InvalidToken::UnknownKey)
         );
+    }
+
+    fn generation(auth: &Authenticator) -> u64 {
+        auth.jwks().current().expect("keys").generation()
+    }
+
+    #[tokio::test]
+    async fn unknown_kid_spam_does_not_flush_the_cache() {
+        let key = SigningKey::generate("key-1").expect("key");
+        let stranger = SigningKey::generate("not-in-the-set").expect("key");
+        let (auth, _served) = authenticator(policy(), &[&key]).await;
+        let token = key.sign(&claims(unix_now() + 300)).expect("sign");
+        let first = auth.verify(&token).await.expect("valid");
+        assert_eq!(generation(&auth), 1);
+        // No cooldown here: each unknown kid refetches the (unchanged) set.
+        for i in 0..5 {
+            let spam = stranger.sign(&claims(unix_now() + 300)).expect("sign");
+            assert_eq!(
+                auth.verify(&spam).await.unwrap_err(),
+                AuthError::InvalidToken(InvalidToken::UnknownKey)
+            );
+            assert_eq!(auth.jwks().fetch_count(), 2 + i);
+        }
+        assert_eq!(
+            generation(&auth),
+            1,
+            "an unchanged set made a new generation"
+        );
+        let again = auth.verify(&token).await.expect("valid");
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "the refetches emptied the verified-token cache"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_ttl_refresh_of_an_unchanged_set_keeps_cached_tokens() {
+        let key = SigningKey::generate("key-1").expect("key");
+        let (auth, _served) =
+            authenticator_with_ttl(policy(), &[&key], Duration::from_millis(100)).await;
+        let token = key.sign(&claims(unix_now() + 300)).expect("sign");
+        let first = auth.verify(&token).await.expect("valid");
+        // The set stays as it is; its age grows.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let before = auth.jwks().fetch_count();
+        // TTL 100 ms: the refresher refetches every 90 ms.
+        let task = tokio::spawn(auth.jwks().clone().run_refresher());
+        for _ in 0..200 {
+            if auth.jwks().fetch_count() >= before + 3 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        task.abort();
+        assert!(
+            auth.jwks().fetch_count() >= before + 3,
+            "the refresher did not run"
+        );
+        assert_eq!(generation(&auth), 1);
+        assert!(
+            auth.jwks().key_set_age().expect("fetched") < Duration::from_millis(300),
+            "the refresh did not renew the set's age"
+        );
+        let again = auth.verify(&token).await.expect("valid");
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "the TTL refresh emptied the cache"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_changed_set_makes_a_new_generation() {
+        let key = SigningKey::generate("key-1").expect("key");
+        let added = SigningKey::generate("key-2").expect("key");
+        let (auth, served) = authenticator(policy(), &[&key]).await;
+        let token = key.sign(&claims(unix_now() + 300)).expect("sign");
+        let first = auth.verify(&token).await.expect("valid");
+        *served.lock().expect("lock") = jwks(&[&key, &added]);
+        let fresh = added.sign(&claims(unix_now() + 300)).expect("sign");
+        auth.verify(&fresh).await.expect("valid");
+        assert_eq!(generation(&auth), 2);
+        // Verified again under the new set: a fresh verification, still valid.
+        let again = auth.verify(&token).await.expect("valid");
+        assert!(!Arc::ptr_eq(&first, &again));
+        assert_eq!(again.sub, "user-1");
     }
 
     #[tokio::test]

@@ -10,7 +10,13 @@
 //! - when a refresh fails the old keys stay in use up to `max_stale` (stale-if-error);
 //! - each fetch has a timeout, a connect timeout, a body cap, a `User-Agent`, no redirects; only
 //!   RSA keys for signatures with a 2048- to 8192-bit modulus are kept, and a set without one is
-//!   a failed fetch.
+//!   a failed fetch;
+//! - each key is parsed once per fetched set into aws-lc-rs's verification form
+//!   ([`VerifyingKey`]);
+//! - a fetch that returns the same keys (same kids, same `n` and `e`) keeps the set's generation
+//!   and its key objects and only renews its age, so the verified-token cache stays valid: a
+//!   flood of unknown kids, or the TTL refresh, cannot empty it. Any change of the set (a key
+//!   added, removed or replaced) makes a new generation.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,12 +25,13 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::DecodingKey;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use tokio::time::Instant;
 
+use super::key::VerifyingKey;
 use crate::config::JwksSettings;
+use crate::metrics;
 
 /// The `User-Agent` of every JWKS request (some WAFs block requests without one).
 pub(crate) const USER_AGENT: &str = concat!("randapi/", env!("CARGO_PKG_VERSION"), " (jwks-fetch)");
@@ -70,23 +77,39 @@ pub(crate) enum KeyLookupError {
     },
 }
 
+/// The usable keys of one JWKS document, by `kid`.
+pub type Keys = HashMap<String, Arc<VerifyingKey>>;
+
+/// True when both sets hold the same kids with the same keys.
+fn same_keys(a: &Keys, b: &Keys) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .all(|(kid, key)| b.get(kid).is_some_and(|other| key.same_key(other)))
+}
+
 /// One fetched set of keys.
 #[derive(Debug)]
 pub(crate) struct KeySet {
-    keys: HashMap<String, Arc<DecodingKey>>,
+    keys: Keys,
     fetched_at: Instant,
     generation: u64,
 }
 
 impl KeySet {
     /// The key for `kid`.
-    pub(crate) fn get(&self, kid: &str) -> Option<Arc<DecodingKey>> {
+    pub(crate) fn get(&self, kid: &str) -> Option<Arc<VerifyingKey>> {
         self.keys.get(kid).cloned()
     }
 
-    /// Counts successful fetches: a new set has a higher generation.
+    /// Counts changes of the key set: a fetch that brings other keys makes a higher generation,
+    /// one that brings the same keys keeps it.
     pub(crate) fn generation(&self) -> u64 {
         self.generation
+    }
+
+    /// Time since the last successful fetch that gave (or confirmed) this set.
+    pub(crate) fn age(&self) -> Duration {
+        self.fetched_at.elapsed()
     }
 }
 
@@ -142,7 +165,7 @@ fn bit_length(value: &[u8]) -> usize {
 }
 
 /// The RSA signing key of one JWK, or why it is skipped.
-fn rsa_key(value: serde_json::Value) -> Result<(String, DecodingKey), &'static str> {
+fn rsa_key(value: serde_json::Value) -> Result<(String, VerifyingKey), &'static str> {
     let jwk: RsaJwk = serde_json::from_value(value).map_err(|_| "malformed JWK")?;
     if jwk.kty != "RSA" {
         return Err("not an RSA key");
@@ -173,7 +196,7 @@ fn rsa_key(value: serde_json::Value) -> Result<(String, DecodingKey), &'static s
         );
         return Err("RSA modulus size out of range");
     }
-    Ok((kid, DecodingKey::from_rsa_raw_components(n, e)))
+    Ok((kid, VerifyingKey::from_components(n, e)?))
 }
 
 /// Parses a JWKS body, keeping only RSA signing keys for RS256 with a 2048- to 8192-bit modulus.
@@ -186,7 +209,7 @@ fn rsa_key(value: serde_json::Value) -> Result<(String, DecodingKey), &'static s
 ///
 /// [`FetchError::NotJwks`] when the body is not a JSON object with a `keys` array,
 /// [`FetchError::NoUsableKeys`] when no key is usable.
-pub fn parse_jwks(body: &[u8]) -> Result<HashMap<String, Arc<DecodingKey>>, FetchError> {
+pub fn parse_jwks(body: &[u8]) -> Result<Keys, FetchError> {
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(FetchError::NotJwks);
     }
@@ -246,6 +269,17 @@ impl JwksCache {
         self.inner.fetches.load(Ordering::Relaxed)
     }
 
+    /// Time since the keys in use (even stale ones) were fetched or confirmed; `None` before the
+    /// first successful fetch.
+    pub fn key_set_age(&self) -> Option<Duration> {
+        self.inner
+            .keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|set| set.age())
+    }
+
     /// The keys in use now, unless they are older than `max_stale`.
     pub(crate) fn current(&self) -> Option<Arc<KeySet>> {
         let keys = self
@@ -275,7 +309,7 @@ impl JwksCache {
     ///
     /// [`KeyLookupError::Unknown`] when a good JWKS lacks the kid;
     /// [`KeyLookupError::Unavailable`] when no usable keys can be had now.
-    pub(crate) async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, KeyLookupError> {
+    pub(crate) async fn key(&self, kid: &str) -> Result<Arc<VerifyingKey>, KeyLookupError> {
         if let Some(key) = self.current().and_then(|set| set.get(kid)) {
             return Ok(key);
         }
@@ -355,9 +389,18 @@ impl JwksCache {
         let ok = outcome.is_ok();
         match outcome {
             Ok(keys) => {
+                metrics::global().jwks_fetch_ok();
                 let count = keys.len();
                 let mut slot = self.inner.keys.write().unwrap_or_else(|e| e.into_inner());
-                let generation = slot.as_ref().map_or(1, |set| set.generation + 1);
+                // The same keys keep their generation and their objects (the token cache
+                // compares both), so a refetch cannot flush the verified-token cache.
+                let (keys, generation, changed) = match slot.as_ref() {
+                    Some(old) if same_keys(&old.keys, &keys) => {
+                        (old.keys.clone(), old.generation, false)
+                    }
+                    Some(old) => (keys, old.generation + 1, true),
+                    None => (keys, 1, true),
+                };
                 *slot = Some(Arc::new(KeySet {
                     keys,
                     fetched_at: Instant::now(),
@@ -366,11 +409,14 @@ impl JwksCache {
                 drop(slot);
                 tracing::info!(
                     keys = count,
+                    generation,
+                    changed,
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "jwks fetched"
                 );
             }
             Err(error) => {
+                metrics::global().jwks_fetch_failed();
                 let stale = self.current().is_some();
                 tracing::warn!(%error, keeping_known_keys = stale, "jwks fetch failed");
             }
@@ -382,7 +428,7 @@ impl JwksCache {
         });
     }
 
-    async fn fetch(&self) -> Result<HashMap<String, Arc<DecodingKey>>, FetchError> {
+    async fn fetch(&self) -> Result<Keys, FetchError> {
         let cap = self.inner.settings.max_body_bytes;
         let mut response = self
             .inner

@@ -117,6 +117,7 @@ where
                     Ok(response)
                 }
                 Err(error) => {
+                    crate::metrics::global().refused(&error);
                     let outcome = AuthOutcome::Refused(error.reason());
                     let mut response = error.into_response();
                     response.extensions_mut().insert(outcome);

@@ -31,6 +31,7 @@ mod bearer;
 mod claims;
 mod error;
 mod jwks;
+mod key;
 mod layer;
 mod token_cache;
 mod verifier;
@@ -49,6 +50,6 @@ pub(crate) use verifier::unix_now;
 /// For the fuzz target and the offline benchmarks only: the synchronous verify path with a key
 /// set given. Not part of the supported API.
 #[doc(hidden)]
-pub use jwks::parse_jwks;
+pub use jwks::{Keys, parse_jwks};
 #[doc(hidden)]
 pub use verifier::verdict;

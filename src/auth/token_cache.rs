@@ -1,30 +1,53 @@
 //! A bounded cache of tokens that verified, so a client that sends the same token on every call
 //! pays for one RS256 check, not one per request.
 //!
+//! It is a quick_cache `sync::Cache` (sharded, CLOCK-Pro-style hot/cold/ghost admission,
+//! per-entry weight), chosen over moka and over the earlier hand-written sharded map by
+//! measurement (`bench/token_cache_compare.rs`, figures in docs/benchmarks.md): a hit costs a
+//! shard read lock and a reference bit, a miss no scan, one-shot tokens stay in the cold queue
+//! so they do not push hot users out, and the bound is in bytes.
+//!
 //! What it remembers, and why that cannot change an answer:
 //! - Only successes are cached. Every 401, 403 and 503 goes through the full path each time, so
 //!   those answers are exactly the ones the verifier gives.
 //! - The key is the SHA-256 of the whole token (a 256-bit digest: finding two tokens with the same
 //!   key is a SHA-256 collision), never a short hash or a prefix.
 //! - An entry holds the JWKS generation it was verified under and is used only while that same
-//!   key set is current: any refresh (one that removes a kid included) makes the next request
-//!   verify again against the new set, so a key that leaves the JWKS stops being trusted at once.
+//!   key set is current: a refresh that changes the set (one that removes a kid included) makes
+//!   the next request verify again against the new set, so a key that leaves the JWKS stops being
+//!   trusted at once. A refetch that returns the same keys keeps the generation (see the JWKS
+//!   cache), so it does not empty this cache.
 //! - `exp`, `nbf` and `iat` are checked again on every hit with the verifier's leeway; a token that
-//!   fails them is dropped and sent down the full path, which gives the exact reason.
-//! - Memory is bounded: at most `capacity` entries (split over shards); a full shard first drops
-//!   expired or superseded entries, then an arbitrary one.
+//!   fails them is dropped and sent down the full path, which gives the exact reason. An entry
+//!   expires at `exp` + leeway: it is never served after that, is dropped by the lookup that finds
+//!   it late, and [`TokenCache::remove_expired`] (run every minute) frees the ones nobody asks for.
+//! - Memory is bounded in bytes: each entry weighs its approximate heap size (digest, claims and
+//!   their strings, bookkeeping), the total stays under the configured bound (default
+//!   [`DEFAULT_TOKEN_CACHE_BYTES`]), and a token whose claims weigh more than
+//!   [`MAX_CACHED_CLAIMS_BYTES`] is never cached (it is still answered, by the full path).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 
 use aws_lc_rs::digest::{SHA256, SHA256_OUTPUT_LEN, digest};
 
 use super::claims::AccessTokenClaims;
+use crate::metrics;
 
-/// Entries kept by default: enough for every active user of a busy task, a few MB at most.
-pub const DEFAULT_TOKEN_CACHE_CAPACITY: usize = 10_000;
+/// Default bound of the cache: 32 MiB, about 60,000 Cognito access tokens of a few claims.
+pub const DEFAULT_TOKEN_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
-const SHARDS: usize = 16;
+/// Heaviest claims a cached entry may hold (4 KiB). Cognito access tokens of ordinary users
+/// weigh a few hundred bytes; one with hundreds of groups is verified on every request instead of
+/// taking the room of a hundred users.
+pub const MAX_CACHED_CLAIMS_BYTES: usize = 4 * 1024;
+
+/// Bytes charged per entry for the cache's own bookkeeping (its hash table slot and slab node:
+/// key, value, links, reference state) beyond the entry itself.
+const ENTRY_OVERHEAD_BYTES: usize = 64;
+
+/// How often [`TokenCache::run_sweeper`] frees entries past their `exp` + leeway.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 /// The cache key of a token: SHA-256 of all its bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -37,18 +60,14 @@ impl TokenDigest {
         bytes.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
         Self(bytes)
     }
-
-    fn shard(&self) -> usize {
-        // The digest is uniform: its first byte spreads entries evenly.
-        usize::from(self.0[0]) % SHARDS
-    }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Entry {
     claims: Arc<AccessTokenClaims>,
     generation: u64,
     nbf: Option<u64>,
+    weight: u32,
 }
 
 impl Entry {
@@ -62,38 +81,84 @@ impl Entry {
     }
 }
 
-/// A bounded map from token digest to the claims it verified to.
-#[derive(Debug)]
+/// Heap bytes of a `String` as the allocator sees it: a 16-byte rounded block plus its header.
+fn string_bytes(s: &str) -> usize {
+    if s.is_empty() {
+        0
+    } else {
+        s.len().div_ceil(16) * 16 + 16
+    }
+}
+
+/// Approximate heap size of verified claims (the `Arc` block and every string and vector).
+pub fn claims_weight(claims: &AccessTokenClaims) -> usize {
+    let strings = |v: &[String]| {
+        v.iter()
+            .map(|s| std::mem::size_of::<String>() + string_bytes(s))
+            .sum::<usize>()
+    };
+    std::mem::size_of::<AccessTokenClaims>()
+        + 16
+        + string_bytes(&claims.sub)
+        + string_bytes(&claims.client_id)
+        + claims.username.as_deref().map_or(0, string_bytes)
+        + claims.jti.as_deref().map_or(0, string_bytes)
+        + strings(&claims.scopes)
+        + strings(&claims.groups)
+}
+
+/// An entry weighs what [`TokenCache::insert`] computed for it.
+#[derive(Debug, Clone, Copy)]
+struct ByWeight;
+
+impl quick_cache::Weighter<TokenDigest, Entry> for ByWeight {
+    fn weight(&self, _: &TokenDigest, entry: &Entry) -> u64 {
+        u64::from(entry.weight)
+    }
+}
+
+/// Weight of an entry of a typical Cognito access token, to size the table.
+const TYPICAL_ENTRY_BYTES: u64 = 512;
+
+/// A byte-bounded map from token digest to the claims it verified to.
 pub struct TokenCache {
-    shards: Box<[Mutex<HashMap<TokenDigest, Entry>>]>,
-    per_shard: usize,
+    // `None` when the bound is 0: no cache.
+    entries: Option<quick_cache::sync::Cache<TokenDigest, Entry, ByWeight>>,
+    max_bytes: u64,
     leeway: u64,
 }
 
+impl std::fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenCache")
+            .field("max_bytes", &self.max_bytes)
+            .field("entries", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl TokenCache {
-    /// A cache of at most `capacity` tokens (0 disables it) checked with `leeway` seconds.
-    pub fn new(capacity: usize, leeway: u64) -> Self {
-        let per_shard = capacity.div_ceil(SHARDS);
+    /// A cache of at most `max_bytes` (0 disables it) checked with `leeway` seconds.
+    pub fn new(max_bytes: u64, leeway: u64) -> Self {
+        let entries = (max_bytes > 0).then(|| {
+            let estimated = usize::try_from(max_bytes / TYPICAL_ENTRY_BYTES).unwrap_or(usize::MAX);
+            quick_cache::sync::Cache::with_weighter(estimated.max(16), max_bytes, ByWeight)
+        });
         Self {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
-            per_shard,
+            entries,
+            max_bytes,
             leeway,
         }
     }
 
-    /// Most entries the cache holds.
-    #[cfg(test)]
-    pub fn capacity(&self) -> usize {
-        self.per_shard * SHARDS
+    /// Entries held now.
+    pub fn len(&self) -> u64 {
+        self.entries.as_ref().map_or(0, |c| c.len() as u64)
     }
 
-    /// Entries held now.
-    #[cfg(test)]
-    pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).len())
-            .sum()
+    /// Total weight of the entries held now, in bytes.
+    pub fn weight(&self) -> u64 {
+        self.entries.as_ref().map_or(0, |c| c.weight())
     }
 
     /// True when nothing is cached.
@@ -102,10 +167,23 @@ impl TokenCache {
         self.len() == 0
     }
 
-    fn shard(&self, key: &TokenDigest) -> std::sync::MutexGuard<'_, HashMap<TokenDigest, Entry>> {
-        self.shards[key.shard()]
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+    /// Frees every entry that is out of time at `now` (Unix seconds). Takes
+    /// each shard's write lock once: for the background sweeper, not the request path.
+    pub fn remove_expired(&self, now: u64) {
+        if let Some(entries) = &self.entries {
+            let leeway = self.leeway;
+            entries.retain(|_, entry| entry.in_time(now, leeway));
+        }
+    }
+
+    /// Runs [`TokenCache::remove_expired`] every [`SWEEP_EVERY`] until the task is dropped.
+    pub async fn run_sweeper(&self) {
+        let mut ticker = tokio::time::interval(SWEEP_EVERY);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            self.remove_expired(super::unix_now());
+        }
     }
 
     /// The claims of a token verified under key-set `generation` that is still in time at `now`.
@@ -117,21 +195,30 @@ impl TokenCache {
         generation: u64,
         now: u64,
     ) -> Option<Arc<AccessTokenClaims>> {
-        if self.per_shard == 0 {
-            return None;
-        }
-        let mut shard = self.shard(key);
-        let entry = shard.get(key)?;
+        let found = self.lookup(key, generation, now);
+        metrics::global().token_cache_lookup(found.is_some());
+        found
+    }
+
+    fn lookup(
+        &self,
+        key: &TokenDigest,
+        generation: u64,
+        now: u64,
+    ) -> Option<Arc<AccessTokenClaims>> {
+        let entries = self.entries.as_ref()?;
+        let entry = entries.get(key)?;
         if entry.generation == generation && entry.in_time(now, self.leeway) {
-            return Some(entry.claims.clone());
+            return Some(entry.claims);
         }
-        shard.remove(key);
+        entries.remove(key);
         None
     }
 
     /// Remembers that the token with digest `key` verified to `claims` with a key of the
     /// key set of `generation` (exactly that set: an entry is trusted only while it is current).
-    /// `nbf` is the token's, if any.
+    /// `nbf` is the token's, if any. Claims heavier than [`MAX_CACHED_CLAIMS_BYTES`] and tokens
+    /// already out of time are not stored.
     pub fn insert(
         &self,
         key: TokenDigest,
@@ -140,29 +227,27 @@ impl TokenCache {
         generation: u64,
         now: u64,
     ) {
-        if self.per_shard == 0 {
+        let Some(entries) = &self.entries else {
+            return;
+        };
+        let claims_bytes = claims_weight(&claims);
+        if claims_bytes > MAX_CACHED_CLAIMS_BYTES {
             return;
         }
+        let weight = std::mem::size_of::<TokenDigest>()
+            + std::mem::size_of::<Entry>()
+            + ENTRY_OVERHEAD_BYTES
+            + claims_bytes;
         let entry = Entry {
             claims,
             generation,
             nbf,
+            weight: u32::try_from(weight).unwrap_or(u32::MAX),
         };
         if !entry.in_time(now, self.leeway) {
             return;
         }
-        let leeway = self.leeway;
-        let mut shard = self.shard(&key);
-        if shard.len() >= self.per_shard && !shard.contains_key(&key) {
-            shard.retain(|_, e| e.generation == generation && e.in_time(now, leeway));
-            if shard.len() >= self.per_shard {
-                // Random eviction: the map's iteration order is seeded per process.
-                if let Some(victim) = shard.keys().next().copied() {
-                    shard.remove(&victim);
-                }
-            }
-        }
-        shard.insert(key, entry);
+        entries.insert(key, entry);
     }
 }
 
@@ -172,6 +257,7 @@ mod tests {
 
     const NOW: u64 = 1_800_000_000;
     const LEEWAY: u64 = 60;
+    const MIB: u64 = 1024 * 1024;
 
     fn claims(sub: &str, exp: u64) -> Arc<AccessTokenClaims> {
         Arc::new(AccessTokenClaims {
@@ -188,7 +274,7 @@ mod tests {
 
     #[test]
     fn a_cached_token_is_a_hit_with_its_claims() {
-        let cache = TokenCache::new(100, LEEWAY);
+        let cache = TokenCache::new(MIB, LEEWAY);
         let key = TokenDigest::of("a.b.c");
         assert!(cache.get(&key, 1, NOW).is_none(), "empty cache hit");
         cache.insert(key, claims("alice", NOW + 300), None, 1, NOW);
@@ -214,7 +300,7 @@ mod tests {
 
     #[test]
     fn expiry_is_checked_on_every_hit() {
-        let cache = TokenCache::new(100, LEEWAY);
+        let cache = TokenCache::new(MIB, LEEWAY);
         let key = TokenDigest::of("a.b.c");
         cache.insert(key, claims("alice", NOW + 10), None, 1, NOW);
         assert!(cache.get(&key, 1, NOW + 10 + LEEWAY - 1).is_some());
@@ -228,8 +314,36 @@ mod tests {
     }
 
     #[test]
+    fn the_sweep_frees_entries_past_exp_plus_leeway() {
+        let cache = TokenCache::new(MIB, LEEWAY);
+        cache.insert(
+            TokenDigest::of("short"),
+            claims("a", NOW + 10),
+            None,
+            1,
+            NOW,
+        );
+        cache.insert(
+            TokenDigest::of("long"),
+            claims("b", NOW + 3600),
+            None,
+            1,
+            NOW,
+        );
+        cache.remove_expired(NOW + 10 + LEEWAY - 1);
+        assert_eq!(cache.len(), 2);
+        cache.remove_expired(NOW + 10 + LEEWAY);
+        assert_eq!(cache.len(), 1);
+        assert!(
+            cache
+                .get(&TokenDigest::of("long"), 1, NOW + 10 + LEEWAY)
+                .is_some()
+        );
+    }
+
+    #[test]
     fn an_expired_token_is_not_stored() {
-        let cache = TokenCache::new(100, LEEWAY);
+        let cache = TokenCache::new(MIB, LEEWAY);
         let key = TokenDigest::of("a.b.c");
         cache.insert(key, claims("alice", NOW - LEEWAY), None, 1, NOW);
         assert!(cache.is_empty());
@@ -237,7 +351,7 @@ mod tests {
 
     #[test]
     fn nbf_and_iat_are_checked_on_every_hit() {
-        let cache = TokenCache::new(100, LEEWAY);
+        let cache = TokenCache::new(MIB, LEEWAY);
         let key = TokenDigest::of("a.b.c");
         cache.insert(key, claims("alice", NOW + 300), Some(NOW), 1, NOW);
         assert!(cache.get(&key, 1, NOW).is_some());
@@ -247,7 +361,7 @@ mod tests {
 
     #[test]
     fn a_new_key_set_generation_is_a_miss() {
-        let cache = TokenCache::new(100, LEEWAY);
+        let cache = TokenCache::new(MIB, LEEWAY);
         let key = TokenDigest::of("a.b.c");
         cache.insert(key, claims("alice", NOW + 300), None, 1, NOW);
         assert!(cache.get(&key, 2, NOW).is_none());
@@ -258,10 +372,9 @@ mod tests {
     }
 
     #[test]
-    fn the_capacity_bounds_the_entries() {
-        let cache = TokenCache::new(64, LEEWAY);
-        assert_eq!(cache.capacity(), 64);
-        for i in 0..10_000 {
+    fn the_byte_bound_holds() {
+        let cache = TokenCache::new(MIB, LEEWAY);
+        for i in 0..20_000 {
             let token = format!("token-{i}");
             cache.insert(
                 TokenDigest::of(&token),
@@ -270,42 +383,67 @@ mod tests {
                 1,
                 NOW,
             );
-            assert!(cache.len() <= 64, "{} entries after {i}", cache.len());
         }
-        assert!(cache.len() > 32, "the cache holds only {}", cache.len());
-        // The newest token always has a place.
-        assert!(cache.get(&TokenDigest::of("token-9999"), 1, NOW).is_some());
+        assert!(cache.weight() <= MIB, "{} bytes", cache.weight());
+        // About 300 bytes an entry: a full cache holds thousands, not a handful.
+        assert!(cache.len() > 2_000, "only {} entries", cache.len());
     }
 
     #[test]
-    fn a_full_shard_drops_dead_entries_first() {
-        let cache = TokenCache::new(SHARDS, LEEWAY);
-        let mut same_shard = (0..)
-            .map(|i| format!("t{i}"))
-            .filter(|t| TokenDigest::of(t).shard() == 0);
-        let old = same_shard.next().expect("token");
-        let live = same_shard.next().expect("token");
-        cache.insert(
-            TokenDigest::of(&old),
-            claims("old", NOW + 300),
-            None,
-            1,
-            NOW,
-        );
-        // One slot per shard: the generation-1 entry is dead under generation 2.
-        cache.insert(
-            TokenDigest::of(&live),
-            claims("live", NOW + 300),
-            None,
-            2,
-            NOW,
-        );
-        assert!(cache.get(&TokenDigest::of(&live), 2, NOW).is_some());
-        assert_eq!(cache.len(), 1);
+    fn heavy_claims_are_not_cached() {
+        let cache = TokenCache::new(MIB, LEEWAY);
+        let mut heavy = claims("alice", NOW + 300).as_ref().clone();
+        heavy.groups = (0..1000).map(|i| format!("g{i}")).collect();
+        assert!(claims_weight(&heavy) > MAX_CACHED_CLAIMS_BYTES);
+        let key = TokenDigest::of("a.b.c");
+        cache.insert(key, Arc::new(heavy), None, 1, NOW);
+        assert!(cache.get(&key, 1, NOW).is_none());
+        // A few groups are fine.
+        let mut some = claims("bob", NOW + 300).as_ref().clone();
+        some.groups = (0..10).map(|i| format!("group-{i}")).collect();
+        cache.insert(key, Arc::new(some), None, 1, NOW);
+        assert!(cache.get(&key, 1, NOW).is_some());
     }
 
     #[test]
-    fn capacity_zero_disables_the_cache() {
+    fn a_scan_of_one_shot_tokens_keeps_the_hot_ones() {
+        // Room for about 250 entries; 100 hot users are read often, then 10,000 one-shot tokens
+        // stream through. They enter the cold queue and leave it without touching the hot ones.
+        let cache = TokenCache::new(100 * 1024, LEEWAY);
+        let hot: Vec<TokenDigest> = (0..100)
+            .map(|i| TokenDigest::of(&format!("hot-{i}")))
+            .collect();
+        for round in 0..20 {
+            for (i, key) in hot.iter().enumerate() {
+                if round == 0 {
+                    cache.insert(*key, claims(&format!("hot-{i}"), NOW + 300), None, 1, NOW);
+                } else {
+                    cache.get(key, 1, NOW);
+                }
+            }
+        }
+        for i in 0..10_000 {
+            let token = format!("cold-{i}");
+            cache.insert(
+                TokenDigest::of(&token),
+                claims(&token, NOW + 300),
+                None,
+                1,
+                NOW,
+            );
+        }
+        let kept = hot
+            .iter()
+            .filter(|k| cache.get(k, 1, NOW).is_some())
+            .count();
+        assert!(
+            kept >= 90,
+            "only {kept} of 100 hot tokens survived the scan"
+        );
+    }
+
+    #[test]
+    fn a_zero_bound_disables_the_cache() {
         let cache = TokenCache::new(0, LEEWAY);
         let key = TokenDigest::of("a.b.c");
         cache.insert(key, claims("alice", NOW + 300), None, 1, NOW);

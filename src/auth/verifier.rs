@@ -1,25 +1,26 @@
 //! Pure token verification: syntax, header, signature and claims, in the order the README's
 //! "What a valid access token is" gives.
 //!
-//! jsonwebtoken checks the RS256 signature (algorithm pinned). Every claim check is ours, because
-//! jsonwebtoken's own claim validation does not fit Cognito access tokens: an absent `iss` passes
-//! unless required, `iat` is never checked, `exp` is inclusive and a float `exp` is rounded.
-//! Doing them here also fixes the order and gives each failure its own fixed reason.
+//! The RS256 signature is checked by aws-lc-rs against the key parsed once when the JWKS was
+//! fetched ([`VerifyingKey`]); jsonwebtoken's path rebuilt the RSA key from `n` and `e` on every
+//! call, and nothing else of it was used. Every claim check is ours, because generic JWT
+//! libraries' checks have gaps for Cognito: an absent `iss` passes unless required, `iat` is never
+//! checked, `exp` is inclusive and a float `exp` is rounded. Doing them here also fixes the order
+//! and gives each failure its own fixed reason.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::http::HeaderValue;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 
 use super::bearer::token_from_header_value;
 use super::claims::{AccessTokenClaims, split_scopes};
 use super::error::{AuthError, Insufficient, InvalidToken};
+use super::jwks::Keys;
+use super::key::VerifyingKey;
 use crate::config::TokenPolicy;
 
 /// Largest token accepted, checked before any decoding.
@@ -219,16 +220,17 @@ impl Verifier {
     pub(crate) fn verify_signature(
         &self,
         token: &UnverifiedToken<'_>,
-        key: &DecodingKey,
+        key: &VerifyingKey,
     ) -> Result<(), InvalidToken> {
-        match jsonwebtoken::crypto::verify(
-            token.signature,
-            token.message.as_bytes(),
-            key,
-            Algorithm::RS256,
-        ) {
-            Ok(true) => Ok(()),
-            Ok(false) | Err(_) => Err(InvalidToken::BadSignature),
+        // `parse` checked the segment is unpadded base64url; a length that is not a whole
+        // number of bytes fails here.
+        let signature = URL_SAFE_NO_PAD
+            .decode(token.signature)
+            .map_err(|_| InvalidToken::BadSignature)?;
+        if key.verify_rs256(token.message.as_bytes(), &signature) {
+            Ok(())
+        } else {
+            Err(InvalidToken::BadSignature)
         }
     }
 
@@ -333,7 +335,7 @@ impl Verifier {
 pub fn verdict(
     header_value: &[u8],
     verifier: &Verifier,
-    keys: &HashMap<String, Arc<DecodingKey>>,
+    keys: &Keys,
     now: u64,
 ) -> Result<AccessTokenClaims, AuthError> {
     let value = HeaderValue::from_bytes(header_value)

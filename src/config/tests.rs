@@ -246,3 +246,29 @@ fn dev_mode_needs_no_cognito_settings() {
     assert_eq!(config.client_ids, [DEV_CLIENT_ID]);
     assert_eq!(config.keys, KeySource::Dev);
 }
+
+#[test]
+fn metrics_interval_and_token_cache_bound() {
+    let config = config(&[]).expect("valid");
+    assert_eq!(config.metrics_interval, Some(Duration::from_secs(60)));
+    assert_eq!(config.token_cache_max_bytes, 32 * 1024 * 1024);
+    let off = self::config(&["--metrics-interval=0", "--token-cache-max-bytes=0"]).expect("valid");
+    assert_eq!(off.metrics_interval, None);
+    assert_eq!(off.token_cache_max_bytes, 0);
+    let set =
+        self::config(&["--metrics-interval=5s", "--token-cache-max-bytes=512KiB"]).expect("valid");
+    assert_eq!(set.metrics_interval, Some(Duration::from_secs(5)));
+    assert_eq!(set.token_cache_max_bytes, 512 * 1024);
+    for interval in ["soon", "100ms", "-1s"] {
+        let flag = format!("--metrics-interval={interval}");
+        assert_eq!(failing_variable(&[&flag]), "METRICS_INTERVAL", "{interval}");
+    }
+    for bytes in ["lots", "2GiB", "1 TB", "-5", "99999999999999999999", "MiB"] {
+        let flag = format!("--token-cache-max-bytes={bytes}");
+        assert_eq!(
+            failing_variable(&[&flag]),
+            "TOKEN_CACHE_MAX_BYTES",
+            "{bytes}"
+        );
+    }
+}

@@ -146,3 +146,42 @@ pub(super) fn http_url(value: &str) -> Result<Url, &'static str> {
 pub(super) fn issuer_url(value: &str) -> Result<String, &'static str> {
     http_url(value).map(|_| value.trim().to_owned())
 }
+
+/// `METRICS_INTERVAL`: `0` (off) or a duration of at least 1 s.
+pub(super) fn metrics_interval(value: &str) -> Result<Duration, &'static str> {
+    if value.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    match duration(value)? {
+        short if short < Duration::from_secs(1) => Err("must be at least 1s (or 0: off)"),
+        parsed => Ok(parsed),
+    }
+}
+
+/// A size in bytes with an optional `KiB`, `MiB` or `GiB` suffix, at most 1 GiB (the Fargate
+/// task's whole memory).
+pub(super) fn byte_size(value: &str) -> Result<u64, &'static str> {
+    const PROBLEM: &str = "is not a size like 32MiB or 1048576";
+    let value = value.trim();
+    let (digits, unit) = value.split_at(
+        value
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(value.len()),
+    );
+    let multiplier: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        _ => return Err(PROBLEM),
+    };
+    let bytes = digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .ok_or(PROBLEM)?;
+    if bytes > 1 << 30 {
+        return Err("must be at most 1GiB");
+    }
+    Ok(bytes)
+}

@@ -76,6 +76,7 @@ pub async fn log_request(request: Request, next: Next) -> Response {
         path.truncate(cut);
     }
     let response = next.run(request).await;
+    crate::metrics::global().response(response.status());
     let outcome = response.extensions().get::<AuthOutcome>();
     tracing::info!(
         target: "randapi::request",

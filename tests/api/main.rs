@@ -6,6 +6,7 @@ mod connections;
 mod edge_answers;
 mod http_contract;
 mod key_cache;
+mod metrics;
 mod process;
 mod random_number;
 mod shutdown;

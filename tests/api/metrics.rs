@@ -1,0 +1,140 @@
+//! The real binary's CloudWatch metrics: EMF lines on stdout, counted per interval.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Map, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::common::*;
+
+/// The EMF specification's required structure, and our namespace and dimension.
+fn check_emf(line: &Map<String, Value>) {
+    let aws = line["_aws"].as_object().expect("_aws is an object");
+    assert!(
+        aws["Timestamp"]
+            .as_u64()
+            .is_some_and(|ms| ms > 1_600_000_000_000),
+        "Timestamp is not epoch milliseconds: {line:?}"
+    );
+    let directives = aws["CloudWatchMetrics"].as_array().expect("an array");
+    assert_eq!(directives.len(), 1);
+    let directive = &directives[0];
+    assert_eq!(directive["Namespace"], "randapi");
+    assert_eq!(directive["Dimensions"], serde_json::json!([["Service"]]));
+    assert_eq!(line["Service"], "randapi");
+    for metric in directive["Metrics"].as_array().expect("Metrics") {
+        let name = metric["Name"].as_str().expect("Name");
+        assert!(
+            ["Count", "Bytes", "Seconds"].contains(&metric["Unit"].as_str().expect("Unit")),
+            "{metric}"
+        );
+        assert!(line[name].is_number(), "{name} is not a root number");
+    }
+}
+
+#[tokio::test]
+async fn the_binary_writes_emf_lines_that_count_what_happened() {
+    let main = key("key-metrics");
+    let jwks = JwksServer::with_keys(&[&main]).await;
+    let port = free_port();
+    let (jwks_url, port_text) = (jwks.url(), port.to_string());
+    let mut env = server_env(&port_text, &jwks_url);
+    env.extend([("LOG_FORMAT", "json"), ("METRICS_INTERVAL", "1s")]);
+    let mut child = randapi(&[], &env)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("randapi starts");
+    drain_stderr(&mut child);
+    let stdout = child.stdout.take().expect("stdout");
+    let lines = tokio::spawn(async move {
+        let mut all = Vec::new();
+        let mut lines = BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            all.push(line);
+        }
+        all
+    });
+
+    let base = format!("http://127.0.0.1:{port}");
+    let client = http_client();
+    let valid = token(&main);
+    eventually("randapi to serve", || async {
+        client
+            .get(format!("{base}/"))
+            .bearer_auth(&valid)
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == StatusCode::OK)
+    })
+    .await;
+    for _ in 0..3 {
+        let answer = client
+            .get(format!("{base}/"))
+            .bearer_auth(&valid)
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(answer.status(), StatusCode::OK);
+    }
+    let expired = main
+        .sign(&with(claims(), "exp", serde_json::json!(1)))
+        .expect("sign");
+    let refused = [
+        client.get(format!("{base}/")).bearer_auth(&expired),
+        client.get(format!("{base}/")),
+    ];
+    for request in refused {
+        let answer = request.send().await.expect("answer");
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Two intervals: the counts above are all in lines by then.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    send_signal(&child, "TERM");
+    assert_eq!(exit_status(&mut child).await.code(), Some(0));
+    let lines = lines.await.expect("stdout");
+
+    let emf: Vec<Map<String, Value>> = lines
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter_map(|value| match value {
+            Value::Object(map) if map.contains_key("_aws") => Some(map),
+            _ => None,
+        })
+        .collect();
+    assert!(emf.len() >= 2, "fewer than two metrics lines: {lines:?}");
+    for line in &emf {
+        check_emf(line);
+    }
+    let sum = |name: &str| -> u64 { emf.iter().filter_map(|l| l.get(name)?.as_u64()).sum() };
+    let (requests, ok, client_errors, server_errors) = (
+        sum("Requests"),
+        sum("Responses2xx"),
+        sum("Responses4xx"),
+        sum("Responses5xx"),
+    );
+    // Every request answered is counted once, in one class.
+    assert!(ok >= 4, "{ok} 2xx");
+    assert_eq!(client_errors, 2);
+    // A 503 can only be a request that came before the first key fetch finished.
+    assert_eq!(server_errors, sum("Refused_KeysUnavailable"));
+    assert_eq!(requests, ok + client_errors + server_errors);
+    assert_eq!(sum("Refused_Expired"), 1);
+    assert_eq!(sum("Refused_MissingToken"), 1);
+    assert_eq!(sum("JwksFetchOk"), 1);
+    assert_eq!(sum("JwksFetchFailures"), 0);
+    // The first valid request verified the token; the three after it were cache hits. The
+    // expired token was looked up and missed.
+    assert!(sum("TokenCacheHits") >= 3, "{emf:?}");
+    assert!(sum("TokenCacheMisses") >= 1, "{emf:?}");
+    let last = emf.last().expect("a line");
+    assert_eq!(last["TokenCacheSize"], 1);
+    assert!(last["TokenCacheBytes"].as_u64().is_some_and(|b| b > 0));
+    assert!(last["KeySetAgeSeconds"].as_u64().is_some_and(|s| s < 60));
+    // The serve loop's count; the test's keep-alive client may still hold a connection.
+    assert!(
+        last["OpenConnections"].as_u64().is_some_and(|n| n <= 2),
+        "{last:?}"
+    );
+}

@@ -498,30 +498,10 @@ mod tests {
                 retry_after: Duration::from_secs(1),
             },
         ];
-        use InvalidToken::*;
-        let tokens = [
-            TooLarge,
-            Malformed,
-            AlgorithmNotAllowed,
-            MissingKeyId,
-            UnknownKey,
-            BadSignature,
-            MalformedClaims,
-            WrongIssuer,
-            IdToken,
-            NotAnAccessToken,
-            ClientNotAllowed,
-            AudienceNotAllowed,
-            MissingExpiry,
-            Expired,
-            NotYetValid,
-            IssuedInFuture,
-            CriticalHeader,
-        ];
         let mut codes: Vec<usize> = errors
             .iter()
             .cloned()
-            .chain(tokens.into_iter().map(AuthError::InvalidToken))
+            .chain(InvalidToken::ALL.into_iter().map(AuthError::InvalidToken))
             .map(|e| refusal_code(&e))
             .collect();
         codes.sort_unstable();

@@ -56,6 +56,28 @@ pub enum InvalidToken {
 }
 
 impl InvalidToken {
+    /// Every reason, for the tests that walk all of them.
+    #[cfg(test)]
+    pub(crate) const ALL: [Self; 17] = [
+        Self::TooLarge,
+        Self::Malformed,
+        Self::AlgorithmNotAllowed,
+        Self::MissingKeyId,
+        Self::CriticalHeader,
+        Self::UnknownKey,
+        Self::BadSignature,
+        Self::MalformedClaims,
+        Self::WrongIssuer,
+        Self::IdToken,
+        Self::NotAnAccessToken,
+        Self::ClientNotAllowed,
+        Self::AudienceNotAllowed,
+        Self::MissingExpiry,
+        Self::Expired,
+        Self::NotYetValid,
+        Self::IssuedInFuture,
+    ];
+
     /// The fixed phrase sent to the client and written to the log.
     pub const fn reason(self) -> &'static str {
         match self {
@@ -289,28 +311,8 @@ mod tests {
 
     #[test]
     fn reasons_are_quotable_and_distinct() {
-        use InvalidToken::*;
-        let all = [
-            TooLarge,
-            Malformed,
-            AlgorithmNotAllowed,
-            MissingKeyId,
-            CriticalHeader,
-            UnknownKey,
-            BadSignature,
-            MalformedClaims,
-            WrongIssuer,
-            IdToken,
-            NotAnAccessToken,
-            ClientNotAllowed,
-            AudienceNotAllowed,
-            MissingExpiry,
-            Expired,
-            NotYetValid,
-            IssuedInFuture,
-        ];
         let mut seen = std::collections::HashSet::new();
-        for reason in all {
+        for reason in InvalidToken::ALL {
             let phrase = reason.reason();
             assert_eq!(reason.to_string(), phrase);
             assert_eq!(AuthError::InvalidToken(reason).to_string(), phrase);

@@ -5,13 +5,13 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::Command;
 use tokio::time::Instant;
 
 use crate::common::raw::*;
-use crate::common::{exit_status, free_port, send_signal};
+use crate::common::{exit_status, free_port, send_signal, stdout_lines};
 
 const TIMEOUTS: &[(&str, &str)] = &[
     ("HEADER_READ_TIMEOUT", "500ms"),
@@ -159,7 +159,11 @@ async fn an_endless_head_gets_431_and_the_server_stops_reading() {
 async fn start_limited(
     limit: u32,
     envs: &[(&str, &str)],
-) -> (tokio::process::Child, u16, tokio::task::JoinHandle<String>) {
+) -> (
+    tokio::process::Child,
+    u16,
+    tokio::task::JoinHandle<Vec<String>>,
+) {
     let port = free_port();
     let port_text = port.to_string();
     let nofile = format!("--nofile={limit}:{limit}");
@@ -187,16 +191,7 @@ async fn start_limited(
         .kill_on_drop(true)
         .spawn()
         .expect("prlimit (util-linux) runs randapi");
-    let stdout = child.stdout.take().expect("stdout");
-    let logs = tokio::spawn(async move {
-        let mut text = String::new();
-        let mut lines = BufReader::new(stdout).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            text.push_str(&line);
-            text.push('\n');
-        }
-        text
-    });
+    let logs = stdout_lines(&mut child);
     wait_until_serving(port).await;
     (child, port, logs)
 }
@@ -254,7 +249,7 @@ async fn under_a_512_file_limit_532_idle_connections_do_not_lock_out_a_new_clien
     let status = exit_status(&mut child).await;
     assert_eq!(status.code(), Some(0), "{status}");
     drop(held);
-    let logs = logs.await.expect("logs");
+    let logs = logs.await.expect("logs").join("\n");
     let limit_line = logs
         .lines()
         .find(|line| line.contains("open-file limit"))
@@ -283,7 +278,7 @@ async fn running_out_of_descriptors_backs_off_and_recovers() {
     assert_eq!(status.code(), Some(0), "{status}");
     let elapsed = started.elapsed();
     drop(held);
-    let logs = logs.await.expect("logs");
+    let logs = logs.await.expect("logs").join("\n");
     let warnings = logs.matches("accept failed").count();
     assert!(warnings >= 1, "EMFILE was never hit: {logs}");
     assert!(

@@ -1,4 +1,4 @@
-//! Every row of the HTTP table in CONTRACT.md, through the real server.
+//! Every row of the README's "Answers" table, through the real server.
 
 use std::time::Duration;
 

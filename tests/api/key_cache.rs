@@ -1,5 +1,5 @@
 //! The JWKS cache from the outside: fetch counts, cooldown, rotation, TTL, stale-if-error and
-//! every way a JWKS endpoint can misbehave (CONTRACT.md, "The JWKS cache").
+//! every way a JWKS endpoint can misbehave (the README's "A JWKS cache that survives the real world").
 
 use std::sync::Arc;
 use std::time::Duration;

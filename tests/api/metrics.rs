@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Map, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::common::*;
 
@@ -47,15 +46,7 @@ async fn the_binary_writes_emf_lines_that_count_what_happened() {
         .spawn()
         .expect("randapi starts");
     drain_stderr(&mut child);
-    let stdout = child.stdout.take().expect("stdout");
-    let lines = tokio::spawn(async move {
-        let mut all = Vec::new();
-        let mut lines = BufReader::new(stdout).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            all.push(line);
-        }
-        all
-    });
+    let lines = stdout_lines(&mut child);
 
     let base = format!("http://127.0.0.1:{port}");
     let client = http_client();

@@ -407,16 +407,7 @@ async fn tokens_never_reach_the_logs_even_at_trace_level() {
         .spawn()
         .expect("randapi starts");
     drain_stderr(&mut child);
-    let stdout = child.stdout.take().expect("stdout");
-    let logs = tokio::spawn(async move {
-        let mut text = String::new();
-        let mut lines = BufReader::new(stdout).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            text.push_str(&line);
-            text.push('\n');
-        }
-        text
-    });
+    let logs = stdout_lines(&mut child);
     let base = format!("http://127.0.0.1:{port}");
     let client = http_client();
     let valid = token(&main);
@@ -448,7 +439,7 @@ async fn tokens_never_reach_the_logs_even_at_trace_level() {
     }
     send_signal(&child, "TERM");
     assert_eq!(exit_status(&mut child).await.code(), Some(0));
-    let logs = logs.await.expect("logs");
+    let logs = logs.await.expect("logs").join("\n");
 
     assert!(
         logs.contains("jwks fetched"),

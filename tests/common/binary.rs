@@ -93,6 +93,20 @@ pub async fn refuses_connections(port: u16) -> bool {
     TcpStream::connect(("127.0.0.1", port)).await.is_err()
 }
 
+/// Reads the child's piped stdout to its end in the background: every line it wrote, once it
+/// exits (or closes stdout).
+pub fn stdout_lines(child: &mut Child) -> tokio::task::JoinHandle<Vec<String>> {
+    let stdout = child.stdout.take().expect("stdout is piped");
+    tokio::spawn(async move {
+        let mut all = Vec::new();
+        let mut lines = BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            all.push(line);
+        }
+        all
+    })
+}
+
 /// Copies the child's stderr to ours when `TEST_LOG` is set, else drains it.
 pub fn drain_stderr(child: &mut Child) {
     if let Some(stderr) = child.stderr.take() {

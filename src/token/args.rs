@@ -151,35 +151,20 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn parse(flags: &[&str]) -> TokenArgs {
-        let mut argv = vec!["token"];
+        // Every test names the same client and user; `flags` add what it is about.
+        let mut argv = vec!["token", "--client-id", "c", "--username", "u"];
         argv.extend_from_slice(flags);
         Wrapper::try_parse_from(argv).expect("flags parse").args
     }
 
     #[test]
     fn the_region_comes_from_the_flag_then_the_pool_then_aws_region() {
-        let args = parse(&[
-            "--client-id",
-            "c",
-            "--username",
-            "u",
-            "--region",
-            "ap-south-1",
-            "--user-pool-id",
-            "eu-west-1_AbC",
-        ]);
+        let args = parse(&["--region", "ap-south-1", "--user-pool-id", "eu-west-1_AbC"]);
         assert_eq!(
             endpoint(&args).expect("endpoint").as_str(),
             "https://cognito-idp.ap-south-1.amazonaws.com/"
         );
-        let args = parse(&[
-            "--client-id",
-            "c",
-            "--username",
-            "u",
-            "--user-pool-id",
-            "eu-west-1_AbC",
-        ]);
+        let args = parse(&["--user-pool-id", "eu-west-1_AbC"]);
         assert_eq!(
             endpoint(&args).expect("endpoint").as_str(),
             "https://cognito-idp.eu-west-1.amazonaws.com/"
@@ -202,14 +187,7 @@ pub(crate) mod tests {
 
     #[test]
     fn an_endpoint_url_overrides_the_region() {
-        let args = parse(&[
-            "--client-id",
-            "c",
-            "--username",
-            "u",
-            "--endpoint-url",
-            "http://127.0.0.1:5000",
-        ]);
+        let args = parse(&["--endpoint-url", "http://127.0.0.1:5000"]);
         assert_eq!(
             endpoint(&args).expect("endpoint").as_str(),
             "http://127.0.0.1:5000/"
@@ -223,23 +201,13 @@ pub(crate) mod tests {
 
     #[test]
     fn bad_regions_are_usage_errors() {
-        let args = parse(&[
-            "--client-id",
-            "c",
-            "--username",
-            "u",
-            "--region",
-            "Europe/Paris",
-        ]);
+        let args = parse(&["--region", "Europe/Paris"]);
         assert!(matches!(endpoint(&args), Err(TokenError::Usage(_))));
     }
 
     #[test]
     fn the_default_flow_is_srp_and_a_username_or_refresh_token_is_required() {
-        assert_eq!(
-            parse(&["--client-id", "c", "--username", "u"]).flow,
-            Flow::Srp
-        );
+        assert_eq!(parse(&[]).flow, Flow::Srp);
         assert!(Wrapper::try_parse_from(["token", "--client-id", "c"]).is_err());
         assert!(
             Wrapper::try_parse_from(["token", "--client-id", "c", "--refresh-token", "r"]).is_ok()

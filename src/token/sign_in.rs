@@ -292,16 +292,7 @@ mod tests {
 
     #[test]
     fn srp_without_a_pool_id_is_a_usage_error_before_any_call() {
-        let args = parse(&[
-            "--client-id",
-            "c",
-            "--username",
-            "u",
-            "--password",
-            "p",
-            "--endpoint-url",
-            "http://127.0.0.1:9",
-        ]);
+        let args = parse(&["--password", "p", "--endpoint-url", "http://127.0.0.1:9"]);
         let args = TokenArgs {
             user_pool_id: None,
             ..args
@@ -316,16 +307,7 @@ mod tests {
 
     #[test]
     fn without_a_password_or_terminal_the_error_says_how_to_give_one() {
-        let args = parse(&[
-            "--client-id",
-            "c",
-            "--username",
-            "u",
-            "--flow",
-            "password",
-            "--endpoint-url",
-            "http://127.0.0.1:9",
-        ]);
+        let args = parse(&["--flow", "password", "--endpoint-url", "http://127.0.0.1:9"]);
         let args = TokenArgs {
             password: None,
             ..args

@@ -1,6 +1,5 @@
 //! The real binary's CloudWatch metrics: EMF lines on stdout, counted per interval.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -37,16 +36,7 @@ fn check_emf(line: &Map<String, Value>) {
 async fn the_binary_writes_emf_lines_that_count_what_happened() {
     let main = key("key-metrics");
     let jwks = JwksServer::with_keys(&[&main]).await;
-    let port = free_port();
-    let (jwks_url, port_text) = (jwks.url(), port.to_string());
-    let mut env = server_env(&port_text, &jwks_url);
-    env.extend([("LOG_FORMAT", "json"), ("METRICS_INTERVAL", "1s")]);
-    let mut child = randapi(&[], &env)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("randapi starts");
-    drain_stderr(&mut child);
-    let lines = stdout_lines(&mut child);
+    let (mut child, port, lines) = randapi_with_stdout(&jwks.url(), &[("METRICS_INTERVAL", "1s")]);
 
     let base = format!("http://127.0.0.1:{port}");
     let client = http_client();

@@ -1,6 +1,5 @@
 //! The real binary: graceful shutdown on SIGTERM and SIGINT, configuration errors, `--dev`.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -398,16 +397,7 @@ async fn dev_mode_prints_a_working_curl_line_and_serves_fresh_tokens() {
 async fn tokens_never_reach_the_logs_even_at_trace_level() {
     let main = key("key-logs");
     let jwks = JwksServer::with_keys(&[&main]).await;
-    let port = free_port();
-    let (jwks_url, port_text) = (jwks.url(), port.to_string());
-    let mut env = server_env(&port_text, &jwks_url);
-    env.extend([("LOG_FORMAT", "json"), ("RUST_LOG", "trace")]);
-    let mut child = randapi(&[], &env)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("randapi starts");
-    drain_stderr(&mut child);
-    let logs = stdout_lines(&mut child);
+    let (mut child, port, logs) = randapi_with_stdout(&jwks.url(), &[("RUST_LOG", "trace")]);
     let base = format!("http://127.0.0.1:{port}");
     let client = http_client();
     let valid = token(&main);

@@ -93,6 +93,26 @@ pub async fn refuses_connections(port: u16) -> bool {
     TcpStream::connect(("127.0.0.1", port)).await.is_err()
 }
 
+/// The real binary on a free port against `jwks_url`, with JSON logs and `extra` variables, its
+/// stdout collected: the child, its port and (once it exits) every line it wrote.
+pub fn randapi_with_stdout(
+    jwks_url: &str,
+    extra: &[(&str, &str)],
+) -> (Child, u16, tokio::task::JoinHandle<Vec<String>>) {
+    let port = free_port();
+    let port_text = port.to_string();
+    let mut env = server_env(&port_text, jwks_url);
+    env.push(("LOG_FORMAT", "json"));
+    env.extend_from_slice(extra);
+    let mut child = randapi(&[], &env)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("randapi starts");
+    drain_stderr(&mut child);
+    let lines = stdout_lines(&mut child);
+    (child, port, lines)
+}
+
 /// Reads the child's piped stdout to its end in the background: every line it wrote, once it
 /// exits (or closes stdout).
 pub fn stdout_lines(child: &mut Child) -> tokio::task::JoinHandle<Vec<String>> {

@@ -72,7 +72,7 @@ def check_too_large(base, openapi_path):
     ok(f"431 {example} as documented in components.responses.HeadersTooLarge")
     status, kind, body = error_answer(base + "/health", {"X-Padding": "a" * (20 * 1024)})
     check((status, kind, body) == (431, None, b""),
-          f"20 KiB of headers answered {(status, kind, body[:80])}, documented: hyper's bare 431")
+          f"20 KiB of headers answered {status} {kind} {str(body)[:80]}, documented: hyper's bare 431")
     ok("431 without a body past hyper's 17 KiB read buffer, as documented")
 
 

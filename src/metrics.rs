@@ -18,10 +18,10 @@
 //! | `TokenCacheSize` | Count | entries in the verified-token cache (gauge) |
 //! | `TokenCacheBytes` | Bytes | their weight, bounded by `TOKEN_CACHE_MAX_BYTES` (gauge) |
 //! | `KeySetAgeSeconds` | Seconds | age of the keys in use (gauge; absent before the first fetch) |
-//! | `OpenConnections` | Count | client connections open now (gauge; present once the serve loop tracks them) |
+//! | `OpenConnections` | Count | client connections open now (gauge, read from the serve loop's own count) |
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -113,8 +113,6 @@ pub struct Metrics {
     token_cache_hits: AtomicU64,
     token_cache_misses: AtomicU64,
     refused: [AtomicU64; REFUSAL_CODES.len()],
-    open_connections: Arc<AtomicUsize>,
-    connections_tracked: AtomicBool,
     connection_source: OnceLock<ConnectionSource>,
 }
 
@@ -134,16 +132,6 @@ pub fn global() -> &'static Metrics {
 
 fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
-}
-
-/// Counts one open connection until dropped.
-#[derive(Debug)]
-pub struct ConnectionGuard(Arc<AtomicUsize>);
-
-impl Drop for ConnectionGuard {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 /// One interval's counts and the gauges at its end.
@@ -194,28 +182,8 @@ impl Metrics {
         });
     }
 
-    /// Counts a connection as open until the guard is dropped; call it once per accepted
-    /// connection and keep the guard in the connection's task. From the first call on, lines
-    /// carry `OpenConnections`.
-    pub fn track_connection(&self) -> ConnectionGuard {
-        self.connections_tracked.store(true, Ordering::Relaxed);
-        self.open_connections.fetch_add(1, Ordering::Relaxed);
-        ConnectionGuard(self.open_connections.clone())
-    }
-
-    /// The open-connection gauge itself, for a serve loop that keeps its own count: store into
-    /// it and call [`Metrics::connections_tracked`] once.
-    pub fn open_connections(&self) -> &Arc<AtomicUsize> {
-        &self.open_connections
-    }
-
-    /// Declares that the serve loop keeps [`Metrics::open_connections`] up to date.
-    pub fn connections_tracked(&self) {
-        self.connections_tracked.store(true, Ordering::Relaxed);
-    }
-
-    /// For a serve loop that counts its connections itself: `OpenConnections` is read from
-    /// `source` when each line is written. The first source given wins.
+    /// `OpenConnections` is read from `source` (the serve loop's own count) when each line is
+    /// written. The first source given wins.
     pub fn report_open_connections(&self, source: impl Fn() -> usize + Send + Sync + 'static) {
         let _ = self.connection_source.set(Box::new(source));
     }
@@ -256,14 +224,7 @@ impl Metrics {
                 ));
             }
         }
-        let open = match self.connection_source.get() {
-            Some(source) => Some(source()),
-            None => self
-                .connections_tracked
-                .load(Ordering::Relaxed)
-                .then(|| self.open_connections.load(Ordering::Relaxed)),
-        };
-        if let Some(open) = open {
+        if let Some(open) = self.connection_source.get().map(|source| source()) {
             values.push(("OpenConnections".into(), "Count", open as f64));
         }
         Snapshot { values }
@@ -431,9 +392,7 @@ mod tests {
         metrics.jwks_fetch_failed();
         metrics.token_cache_lookup(true);
         metrics.token_cache_lookup(false);
-        let guard = metrics.track_connection();
-        let _second = metrics.track_connection();
-        drop(guard);
+        metrics.report_open_connections(|| 1);
 
         let line = emf_line(&metrics.take(None), now_ms());
         assert!(!line.contains('\n'));

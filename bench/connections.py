@@ -26,21 +26,9 @@ import sys
 import time
 from pathlib import Path
 
+from bench import free_port, status_kib  # the helpers bench.py already has
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def status_kib(pid, field):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(binary, port):

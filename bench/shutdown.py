@@ -26,18 +26,14 @@ import threading
 import time
 from pathlib import Path
 
+from bench import free_port  # the helper bench.py already has
+
 ROOT = Path(__file__).resolve().parent.parent
 # RANDAPI=path/to/randapi measures another build (say, an older one) with the same cases.
 RANDAPI = Path(os.environ.get("RANDAPI", ROOT / "target" / "release" / "randapi"))
 MAKER = ROOT / "target" / "release" / "examples" / "bench_tokens"
 ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_BenchPool1"
 CLIENT_ID = "3n4b5urk1ft4fl3mg5e62d9ado"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Jwks:

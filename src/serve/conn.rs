@@ -88,6 +88,9 @@ pub struct ConnState {
     next_head_read: AtomicBool,
     /// At least one answer has been written.
     served: AtomicBool,
+    /// An answer was handed to hyper and the socket has not yet been flushed since: its bytes
+    /// may still sit in hyper's write buffer.
+    unflushed: AtomicBool,
     /// When the last answer was finished (0: never).
     idle_since: AtomicU64,
     /// When the first byte of the unfinished request head arrived (0: no unfinished head).
@@ -108,6 +111,7 @@ impl ConnState {
             body_in_flight: AtomicBool::new(false),
             next_head_read: AtomicBool::new(false),
             served: AtomicBool::new(false),
+            unflushed: AtomicBool::new(false),
             idle_since: AtomicU64::new(0),
             head_since: AtomicU64::new(0),
             close: AtomicU8::new(OPEN),
@@ -138,9 +142,12 @@ impl ConnState {
         self.head_since.store(0, Ordering::Relaxed);
     }
 
-    /// The answer to the request in progress was written (or abandoned).
+    /// The answer to the request in progress was handed to hyper (or abandoned). hyper drops
+    /// the body when its last bytes are in its write buffer, not yet on the socket: the
+    /// connection is not quiet until the next flush ([`ConnState::flushed`]).
     pub fn request_finished(&self) {
         let now = stamp(Instant::now());
+        self.unflushed.store(true, Ordering::Relaxed);
         self.served.store(true, Ordering::Relaxed);
         self.idle_since.store(now, Ordering::Relaxed);
         if self.next_head_read.swap(false, Ordering::Relaxed) {
@@ -149,9 +156,17 @@ impl ConnState {
         self.busy.store(false, Ordering::Relaxed);
     }
 
-    /// No request in progress and no bytes of one received: nothing would be lost by closing.
+    /// hyper flushed the socket: every answer it was given has been written to the kernel.
+    fn flushed(&self) {
+        self.unflushed.store(false, Ordering::Relaxed);
+    }
+
+    /// No request in progress, no bytes of one received and no answer left in hyper's buffer:
+    /// nothing would be lost by closing.
     fn is_quiet(&self) -> bool {
-        !self.busy.load(Ordering::Relaxed) && self.head_since.load(Ordering::Relaxed) == 0
+        !self.busy.load(Ordering::Relaxed)
+            && self.head_since.load(Ordering::Relaxed) == 0
+            && !self.unflushed.load(Ordering::Relaxed)
     }
 
     /// No request in progress (an unfinished head may have arrived).
@@ -211,10 +226,26 @@ impl ConnState {
         if let Some(deadline) = self.deadline(timeouts) {
             next = next.min(deadline);
         }
-        if let Some(asked) = unstamp(self.close_requested_at.load(Ordering::Relaxed)) {
-            next = next.min(asked + SOFT_CLOSE_LIMIT);
+        if let Some(limit) = self.soft_close_deadline() {
+            next = next.min(limit);
         }
         next
+    }
+
+    /// When an idle connection that was told to close is dropped if it has not closed itself:
+    /// [`SOFT_CLOSE_LIMIT`] after it was told or after it went idle, whichever is later. `None`
+    /// while a request is in progress (its answer is never cut short this way) or if it was
+    /// not told to close.
+    fn soft_close_deadline(&self) -> Option<Instant> {
+        if !self.is_idle() {
+            return None;
+        }
+        let asked = self.close_requested_at.load(Ordering::Relaxed);
+        let idle = self.idle_since.load(Ordering::Relaxed);
+        unstamp(asked)
+            .map(|_| asked.max(idle))
+            .and_then(unstamp)
+            .map(|t| t + SOFT_CLOSE_LIMIT)
     }
 
     fn deadline(&self, timeouts: &Timeouts) -> Option<Instant> {
@@ -245,11 +276,11 @@ impl ConnState {
         // A quiet connection told to close ends at its next read; if hyper is not reading (its
         // client does not take the answers), it is dropped. A half-received head keeps its
         // header timeout.
-        if close == CLOSE_WHEN_IDLE && !mid_head {
-            let asked = unstamp(self.close_requested_at.load(Ordering::Relaxed));
-            if asked.is_some_and(|asked| now >= asked + SOFT_CLOSE_LIMIT) {
-                return Verdict::Drop;
-            }
+        if close == CLOSE_WHEN_IDLE
+            && !mid_head
+            && self.soft_close_deadline().is_some_and(|limit| now >= limit)
+        {
+            return Verdict::Drop;
         }
         match self.deadline(timeouts) {
             Some(deadline) if now >= deadline && mid_head => Verdict::Drop,
@@ -258,13 +289,14 @@ impl ConnState {
         }
     }
 
-    /// Closes the connection to make room for another: at its next read if it is quiet, at
-    /// once if a request head is half-received (that is what a slow client looks like).
+    /// Closes the connection to make room for another: at once if a request head is
+    /// half-received (that is what a slow client looks like), else once it is quiet (an answer
+    /// still being flushed goes out first).
     pub fn evict(&self) {
-        if self.is_quiet() {
-            self.request_close();
-        } else {
+        if self.is_idle() && self.head_since.load(Ordering::Relaxed) != 0 {
             self.close_now();
+        } else {
+            self.request_close();
         }
     }
 
@@ -336,7 +368,13 @@ impl AsyncWrite for WatchedIo {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
+        // hyper flushes its IO only once its write buffer is empty, so every answer it was
+        // given is with the kernel now.
+        let flushed = Pin::new(&mut self.stream).poll_flush(cx);
+        if let Poll::Ready(Ok(())) = flushed {
+            self.state.flushed();
+        }
+        flushed
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -409,7 +447,55 @@ mod tests {
         with_body.request_started(true);
         with_body.on_bytes();
         with_body.request_finished();
+        with_body.flushed();
         assert!(with_body.is_quiet());
+    }
+
+    #[test]
+    fn an_answer_is_flushed_before_the_connection_counts_as_quiet() {
+        let conn = conn();
+        conn.request_started(false);
+        conn.request_close();
+        // hyper drops the body once its bytes are in its own write buffer.
+        conn.request_finished();
+        assert!(conn.is_idle());
+        assert!(
+            !conn.is_quiet(),
+            "an answer still in hyper's buffer would be cut off"
+        );
+        conn.flushed();
+        assert!(conn.is_quiet());
+    }
+
+    #[test]
+    fn a_request_in_flight_after_a_close_request_is_not_polled_in_a_loop() {
+        let conn = conn();
+        conn.request_close();
+        conn.request_started(false);
+        // Long after the soft-close limit, the request is still in progress: the connection's
+        // next look is a cadence away, not in the past (which made its task spin).
+        let later = Instant::now() + Duration::from_secs(30);
+        assert!(conn.next_check(later, &TIMEOUTS) >= later + TIMEOUTS.cadence());
+        assert_eq!(conn.verdict(later, &TIMEOUTS), Verdict::Keep);
+    }
+
+    #[test]
+    fn the_soft_close_limit_runs_from_the_end_of_the_answer() {
+        let conn = conn();
+        conn.request_started(false);
+        conn.request_close();
+        std::thread::sleep(SOFT_CLOSE_LIMIT + Duration::from_millis(100));
+        conn.request_finished();
+        let finished = Instant::now();
+        assert_eq!(conn.verdict(finished, &TIMEOUTS), Verdict::Keep);
+        assert!(conn.next_check(finished, &TIMEOUTS) > finished);
+        assert_eq!(
+            conn.verdict(
+                finished + SOFT_CLOSE_LIMIT + Duration::from_millis(10),
+                &TIMEOUTS
+            ),
+            Verdict::Drop
+        );
     }
 
     #[test]

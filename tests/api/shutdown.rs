@@ -11,7 +11,10 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::common::raw::*;
-use crate::common::{exit_status, refuses_connections, send_signal};
+use crate::common::{
+    Behaviour, JwksServer, exit_status, free_port, jwks_of, key, refuses_connections, send_signal,
+    server_env, token,
+};
 
 const ROUNDS: usize = 20;
 const CONNECTIONS: usize = 32;
@@ -210,4 +213,91 @@ async fn sigint_skips_the_shutdown_delay_but_still_answers_written_requests() {
     let status = exit_status(&mut server.child).await;
     assert_eq!(status.code(), Some(0), "{status}");
     assert!(refuses_connections(server.port).await);
+}
+
+/// CPU seconds (user + system) the process has used so far, from `/proc/<pid>/stat` (in clock
+/// ticks of 1/100 s, Linux's `USER_HZ` on every architecture it runs on here).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc stat");
+    // The command name may hold spaces: count fields after its closing parenthesis.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .expect("a stat line");
+    let ticks = |i: usize| fields[i].parse::<f64>().expect("a tick count");
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Requests still waiting for the JWKS well past the end of the shutdown delay (so the close the
+/// server asked of every connection is older than its one-second soft-close limit): each still
+/// gets its whole answer once the keys arrive, and while they wait the server does not spin
+/// (it once polled every such connection in a loop, a core's worth of CPU, and could drop an
+/// answer hyper had buffered but not yet written).
+#[tokio::test]
+async fn answers_finished_long_after_the_shutdown_delay_are_written_whole() {
+    const ROUNDS: usize = 10;
+    const IN_FLIGHT: usize = 64;
+    let key = key("key-drain");
+    let token = token(&key);
+    let request =
+        format!("GET / HTTP/1.1\r\nHost: randapi.test\r\nAuthorization: Bearer {token}\r\n\r\n");
+    for round in 0..ROUNDS {
+        let jwks =
+            JwksServer::start(Behaviour::Held(Box::new(Behaviour::Keys(jwks_of(&[&key]))))).await;
+        let port = free_port();
+        let (jwks_url, port_text) = (jwks.url(), port.to_string());
+        let mut env = server_env(&port_text, &jwks_url);
+        env.extend([
+            ("JWKS_FETCH_TIMEOUT", "30s"),
+            ("REQUEST_TIMEOUT", "30s"),
+            ("SHUTDOWN_DELAY", "200ms"),
+            ("SHUTDOWN_GRACE", "20s"),
+        ]);
+        let mut child = crate::common::randapi(&[], &env)
+            .spawn()
+            .expect("randapi starts");
+        crate::common::drain_stderr(&mut child);
+        wait_until_serving(port).await;
+        let mut connections = Vec::with_capacity(IN_FLIGHT);
+        for _ in 0..IN_FLIGHT {
+            let mut stream = TcpStream::connect(("127.0.0.1", port))
+                .await
+                .expect("connect");
+            stream
+                .write_all(request.as_bytes())
+                .await
+                .expect("write the request");
+            connections.push(stream);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await; // read, waiting for the keys
+
+        send_signal(&child, "TERM");
+        // Past the delay and the soft-close limit that follows the close request.
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let pid = child.id().expect("running");
+        let before = cpu_seconds(pid);
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let waiting_cpu = cpu_seconds(pid) - before;
+        assert!(
+            waiting_cpu < 0.5,
+            "round {round}: {waiting_cpu:.2} s of CPU in 1.5 s while requests waited for keys"
+        );
+        jwks.release();
+
+        for (i, stream) in connections.iter_mut().enumerate() {
+            let answer = tokio::time::timeout(Duration::from_secs(20), read_answer(stream))
+                .await
+                .unwrap_or_else(|_| panic!("round {round}, connection {i}: no answer"))
+                .unwrap_or_else(|e| panic!("round {round}, connection {i}: answer lost: {e}"));
+            assert_eq!(answer.status, 200, "round {round}, connection {i}");
+            assert!(answer.closes(), "round {round}, connection {i}");
+            assert!(
+                answer.body.starts_with(r#"{"randomNumber":"#),
+                "{}",
+                answer.body
+            );
+        }
+        let status = exit_status(&mut child).await;
+        assert_eq!(status.code(), Some(0), "round {round}: {status}");
+    }
 }

@@ -24,6 +24,15 @@ pub struct Authenticator {
     cache: TokenCache,
 }
 
+/// What the verified-token cache says about a token.
+#[derive(Debug)]
+pub(crate) enum Cached {
+    /// Verified before, with the current key set, and still in its validity window.
+    Hit(Arc<AccessTokenClaims>),
+    /// Not answered by the cache: the full check is needed. Holds the token's cache key.
+    Miss(TokenDigest),
+}
+
 impl Authenticator {
     /// An authenticator that checks tokens with `verifier` and keys from `jwks`, remembering
     /// verified tokens in up to 32 MiB (about 56,000 Cognito access tokens).
@@ -71,13 +80,40 @@ impl Authenticator {
     ///
     /// The first check that fails.
     pub async fn verify(&self, token: &str) -> Result<Arc<AccessTokenClaims>, AuthError> {
-        let now = unix_now();
-        let digest = TokenDigest::of(token);
-        if let Some(set) = self.jwks.current()
-            && let Some(claims) = self.cache.get(&digest, set.generation(), now)
-        {
-            return Ok(claims);
+        match self.cached(token) {
+            Cached::Hit(claims) => Ok(claims),
+            Cached::Miss(digest) => self.verify_in_full(token, digest).await,
         }
+    }
+
+    /// What the verified-token cache alone says about the bearer token of `headers`, without
+    /// waiting for anything: the tower layer answers a hit at once.
+    pub(crate) fn lookup(&self, headers: &HeaderMap) -> Result<Cached, AuthError> {
+        bearer_token(headers).map(|token| self.cached(token))
+    }
+
+    fn cached(&self, token: &str) -> Cached {
+        let digest = TokenDigest::of(token);
+        match self.jwks.current() {
+            Some(set) => match self.cache.get(&digest, set.generation(), unix_now()) {
+                Some(claims) => Cached::Hit(claims),
+                None => Cached::Miss(digest),
+            },
+            None => Cached::Miss(digest),
+        }
+    }
+
+    /// The whole check of a token the cache did not answer (`digest` is its cache key).
+    ///
+    /// # Errors
+    ///
+    /// The first check that fails.
+    pub(crate) async fn verify_in_full(
+        &self,
+        token: &str,
+        digest: TokenDigest,
+    ) -> Result<Arc<AccessTokenClaims>, AuthError> {
+        let now = unix_now();
         let parsed = self
             .verifier
             .parse(token)

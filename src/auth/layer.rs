@@ -11,8 +11,10 @@ use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
 use tower::{Layer, Service};
 
-use super::authenticator::Authenticator;
+use super::authenticator::{Authenticator, Cached};
+use super::bearer::bearer_token;
 use super::claims::{AccessTokenClaims, VerifiedClaims};
+use super::error::AuthError;
 
 /// What the request log may say about authentication: never the token, only the verified
 /// claims (the log picks `sub`, `client_id`, `jti`) or the fixed refusal reason.
@@ -102,13 +104,37 @@ where
     }
 
     fn call(&mut self, mut request: Request) -> Self::Future {
+        let digest = match self.auth.lookup(request.headers()) {
+            // A cached token (nearly every request of a signed-in user) needs no waiting: call
+            // the service that was driven to readiness now, with no clone of it.
+            Ok(Cached::Hit(claims)) => {
+                let outcome = AuthOutcome::Verified(claims.clone());
+                request.extensions_mut().insert(VerifiedClaims(claims));
+                let answer = self.inner.call(request);
+                return Box::pin(async move {
+                    let mut response = answer.await?.into_response();
+                    response.extensions_mut().insert(outcome);
+                    Ok(response)
+                });
+            }
+            Ok(Cached::Miss(digest)) => digest,
+            Err(error) => {
+                let response = refusal(error);
+                return Box::pin(async move { Ok(response) });
+            }
+        };
         // Use the service that was driven to readiness, leave a fresh clone in its place
         // (tower: "Be careful when cloning inner services").
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let auth = self.auth.clone();
         Box::pin(async move {
-            match auth.authenticate(request.headers()).await {
+            // The header parsed a moment ago; the token borrows the request, so take it again.
+            let verified = match bearer_token(request.headers()) {
+                Ok(token) => auth.verify_in_full(token, digest).await,
+                Err(error) => Err(error),
+            };
+            match verified {
                 Ok(claims) => {
                     let outcome = AuthOutcome::Verified(claims.clone());
                     request.extensions_mut().insert(VerifiedClaims(claims));
@@ -116,14 +142,17 @@ where
                     response.extensions_mut().insert(outcome);
                     Ok(response)
                 }
-                Err(error) => {
-                    crate::metrics::global().refused(&error);
-                    let outcome = AuthOutcome::Refused(error.reason());
-                    let mut response = error.into_response();
-                    response.extensions_mut().insert(outcome);
-                    Ok(response)
-                }
+                Err(error) => Ok(refusal(error)),
             }
         })
     }
+}
+
+/// The answer to a refused request, counted, with its reason for the request log.
+fn refusal(error: AuthError) -> Response {
+    crate::metrics::global().refused(&error);
+    let outcome = AuthOutcome::Refused(error.reason());
+    let mut response = error.into_response();
+    response.extensions_mut().insert(outcome);
+    response
 }

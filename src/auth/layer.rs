@@ -103,20 +103,11 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request) -> Self::Future {
+    fn call(&mut self, request: Request) -> Self::Future {
         let digest = match self.auth.lookup(request.headers()) {
             // A cached token (nearly every request of a signed-in user) needs no waiting: call
             // the service that was driven to readiness now, with no clone of it.
-            Ok(Cached::Hit(claims)) => {
-                let outcome = AuthOutcome::Verified(claims.clone());
-                request.extensions_mut().insert(VerifiedClaims(claims));
-                let answer = self.inner.call(request);
-                return Box::pin(async move {
-                    let mut response = answer.await?.into_response();
-                    response.extensions_mut().insert(outcome);
-                    Ok(response)
-                });
-            }
+            Ok(Cached::Hit(claims)) => return Box::pin(admit(&mut self.inner, request, claims)),
             Ok(Cached::Miss(digest)) => digest,
             Err(error) => {
                 let response = refusal(error);
@@ -135,16 +126,33 @@ where
                 Err(error) => Err(error),
             };
             match verified {
-                Ok(claims) => {
-                    let outcome = AuthOutcome::Verified(claims.clone());
-                    request.extensions_mut().insert(VerifiedClaims(claims));
-                    let mut response = inner.call(request).await?.into_response();
-                    response.extensions_mut().insert(outcome);
-                    Ok(response)
-                }
+                Ok(claims) => admit(&mut inner, request, claims).await,
                 Err(error) => Ok(refusal(error)),
             }
         })
+    }
+}
+
+/// Hands a verified request to `inner`, with its claims in the request's extensions, and marks
+/// the answer with the outcome the request log reads. `inner` is called at once; the future only
+/// waits for its answer.
+fn admit<S>(
+    inner: &mut S,
+    mut request: Request,
+    claims: Arc<AccessTokenClaims>,
+) -> impl Future<Output = Result<Response, S::Error>> + Send + 'static
+where
+    S: Service<Request>,
+    S::Response: IntoResponse,
+    S::Future: Send + 'static,
+{
+    let outcome = AuthOutcome::Verified(claims.clone());
+    request.extensions_mut().insert(VerifiedClaims(claims));
+    let answer = inner.call(request);
+    async move {
+        let mut response = answer.await?.into_response();
+        response.extensions_mut().insert(outcome);
+        Ok(response)
     }
 }
 

@@ -41,15 +41,7 @@ async fn the_binary_writes_emf_lines_that_count_what_happened() {
     let base = format!("http://127.0.0.1:{port}");
     let client = http_client();
     let valid = token(&main);
-    eventually("randapi to serve", || async {
-        client
-            .get(format!("{base}/"))
-            .bearer_auth(&valid)
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == StatusCode::OK)
-    })
-    .await;
+    eventually_authorized(&client, &base, &valid).await;
     for _ in 0..3 {
         let answer = client
             .get(format!("{base}/"))

@@ -28,18 +28,7 @@ async fn sigterm_lets_requests_in_flight_finish_then_exits_0() {
     let base = format!("http://127.0.0.1:{port}");
     let client = http_client();
     let main_token = token(&main);
-    eventually("randapi to serve", || async {
-        match client
-            .get(format!("{base}/"))
-            .bearer_auth(&main_token)
-            .send()
-            .await
-        {
-            Ok(response) => response.status() == StatusCode::OK,
-            Err(_) => false,
-        }
-    })
-    .await;
+    eventually_authorized(&client, &base, &main_token).await;
     assert_eq!(jwks.requests(), 1);
 
     // Slow requests: a new kid makes randapi refetch, and the JWKS holds that answer back.
@@ -184,14 +173,7 @@ async fn a_request_that_outlives_the_shutdown_grace_does_not_keep_the_process_al
     drain_stderr(&mut child);
     let base = format!("http://127.0.0.1:{port}");
     let client = http_client();
-    eventually("randapi to serve", || async {
-        client
-            .get(format!("{base}/health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == StatusCode::OK)
-    })
-    .await;
+    crate::common::raw::wait_until_serving(port).await;
     // This request waits for keys from a JWKS that never answers.
     let stuck = tokio::spawn({
         let (client, token) = (client.clone(), token(&main));
@@ -408,15 +390,7 @@ async fn tokens_never_reach_the_logs_even_at_trace_level() {
         token_with_kid(&main, "key-logs-unknown"),
         format!("{}.{}", valid, "extra"),
     ];
-    eventually("randapi to serve", || async {
-        client
-            .get(format!("{base}/"))
-            .bearer_auth(&valid)
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == StatusCode::OK)
-    })
-    .await;
+    eventually_authorized(&client, &base, &valid).await;
     for token in &tokens {
         for value in [format!("Bearer {token}"), format!("Bearer {token} {token}")] {
             client

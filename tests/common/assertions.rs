@@ -196,6 +196,20 @@ where
     }
 }
 
+/// Waits until `GET {base}/` with `token` answers 200 through `client`: the server is up and
+/// has its keys.
+pub async fn eventually_authorized(client: &reqwest::Client, base: &str, token: &str) {
+    eventually("randapi to serve", || async {
+        client
+            .get(format!("{base}/"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == reqwest::StatusCode::OK)
+    })
+    .await;
+}
+
 /// Sleeps for `duration` (for cooldowns and TTLs to pass).
 pub async fn pass(duration: Duration) {
     tokio::time::sleep(duration).await;

@@ -62,26 +62,29 @@ pub async fn limit_request_time(
 /// Longest path written to the log.
 const MAX_LOGGED_PATH: usize = 256;
 
+/// `path` cut to at most [`MAX_LOGGED_PATH`] bytes, on a character boundary.
+fn logged_path(path: &str) -> &str {
+    let mut cut = path.len().min(MAX_LOGGED_PATH);
+    while !path.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &path[..cut]
+}
+
 /// Writes one structured line per request: method, path (no query), status, latency and, when
 /// known, `sub`, `client_id`, `jti` or the refusal reason. Never the token or its header.
 pub async fn log_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let mut path = request.uri().path().to_owned();
-    if path.len() > MAX_LOGGED_PATH {
-        let mut cut = MAX_LOGGED_PATH;
-        while !path.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        path.truncate(cut);
-    }
+    // A clone of the URI shares its bytes: no copy of the path on every request.
+    let uri = request.uri().clone();
     let response = next.run(request).await;
     crate::metrics::global().response(response.status());
     let outcome = response.extensions().get::<AuthOutcome>();
     tracing::info!(
         target: "randapi::request",
         method = %method,
-        path = %path,
+        path = %logged_path(uri.path()),
         status = response.status().as_u16(),
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
         sub = outcome.and_then(AuthOutcome::sub),
@@ -91,4 +94,21 @@ pub async fn log_request(request: Request, next: Next) -> Response {
         "request"
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_logged_path_is_cut_on_a_character_boundary() {
+        assert_eq!(logged_path("/"), "/");
+        let long = format!("/{}", "a".repeat(400));
+        assert_eq!(logged_path(&long).len(), MAX_LOGGED_PATH);
+        // "é" is two bytes; byte 256 falls inside the one that straddles it.
+        let accents = format!("/{}", "é".repeat(200));
+        let cut = logged_path(&accents);
+        assert_eq!(cut.len(), MAX_LOGGED_PATH - 1);
+        assert!(accents.starts_with(cut));
+    }
 }

@@ -5,8 +5,23 @@
 // the wildcard it found (`AwsSolutions-IAM5[Resource::*]`). Ids that name a resource carry its
 // logical id and the stack's region and partition as cdk-nag prints them, so they are built here
 // from the same values rather than copied.
-import { Stack, Token, Validations } from 'aws-cdk-lib';
+import { IPolicyValidationPlugin, PolicyValidationPluginReport, Stack, Token, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
+
+/**
+ * cdk-nag's AwsSolutions pack over one stack, as a synth-time validation: register it on the App
+ * (`Validations.of(app).addPlugins(new RandapiNagChecks(stack))`) and any finding not acknowledged
+ * below fails the synth. Amplify Gen2 uses it for the randapi stack alone: Amplify's own auth stack
+ * is not ours to acknowledge.
+ */
+export class RandapiNagChecks implements IPolicyValidationPlugin {
+  public readonly name = 'cdk-nag AwsSolutions (randapi stack)';
+  constructor(private readonly scope: IConstruct) {}
+  public validate(): PolicyValidationPluginReport {
+    return new AwsSolutionsChecks().validateScope(this.scope);
+  }
+}
 
 type Ack = [id: string, reason: string];
 

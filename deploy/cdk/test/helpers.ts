@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { App, Validations } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 
@@ -80,32 +80,12 @@ export function filesUnder(dir: string): string[] {
 }
 
 /**
- * cdk-nag's AwsSolutions pack over a synthesized app: the findings nobody acknowledged, as
- * `<rule id> at <construct path>` lines (empty when there are none). The same plugin
- * bin/randapi.ts adds, so `cdk synth` fails on exactly these.
+ * cdk-nag's AwsSolutions pack over a synthesized stack: the findings nobody acknowledged, as
+ * `<rule id> at <construct path>` (empty when there are none). The same check that fails
+ * `cdk synth` (bin/randapi.ts) and the Gen2 synth (RandapiNagChecks in backend.ts).
  */
-export function nagFindings(app: App): string[] {
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  const lines: string[] = [];
-  const originalError = console.error;
-  const originalLog = console.log;
-  // The validation report is printed; collect it instead.
-  const sink = (...args: unknown[]) => lines.push(args.map(String).join(' '));
-  console.error = sink;
-  console.log = sink;
-  try {
-    app.synth({ force: true });
-  } catch (e) {
-    lines.push(String(e));
-  } finally {
-    console.error = originalError;
-    console.log = originalLog;
-  }
-  const text = lines.join('\n');
-  const findings = [
-    ...text.matchAll(/(?:ERROR|WARNING) [^\n]*\(AwsSolutions\)\n\s+(\S+)[^\n]*\n(?:\s+Suggested fix:[^\n]*\n)?\s+Acknowledge with '([^']+)'/g),
-  ].map((m) => `${m[2]} at ${m[1]}`);
-  // A failed validation whose findings this parser missed must not pass as "no findings".
-  if (findings.length === 0 && /ValidationFailed/.test(text)) return [text];
-  return findings;
+export function nagFindings(stack: Stack): string[] {
+  Template.fromStack(stack); // synthesized first, as `cdk synth` does before validating
+  const report = new AwsSolutionsChecks().validateScope(stack);
+  return report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`));
 }

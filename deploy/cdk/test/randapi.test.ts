@@ -399,16 +399,16 @@ describe('cdk-nag AwsSolutions: no finding left unacknowledged', () => {
     ['ready image, existing pool, scopes', { imageUri: 'public.ecr.aws/example/randapi:1', userPoolId: 'eu-west-1_AbCdEf123', clientId: '1example23456789', requiredScopes: 'randapi/read' }],
   ] as const) {
     test(name, () => {
-      const { app } = synth(context);
-      assert.deepEqual(nagFindings(app), []);
+      const { stack } = synth(context);
+      assert.deepEqual(nagFindings(stack), []);
     });
   }
 
   test('the check sees a finding when there is one (an open security group)', () => {
-    const { app, stack } = synth();
+    const { stack } = synth();
     const sg = new ec2.SecurityGroup(stack, 'Open', { vpc: stack.randapi.vpc });
     sg.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(22));
-    const findings = nagFindings(app);
+    const findings = nagFindings(stack);
     assert.equal(findings.length, 1, findings.join('\n'));
     assert.match(findings[0], /AwsSolutions-EC23 at Randapi\/Open\/Resource/);
   });

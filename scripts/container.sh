@@ -94,10 +94,12 @@ zigbuild_ensure() {
     venv_new "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check "cargo-zigbuild==$zb" "ziglang==$zl"
   fi
-  # cargo-zigbuild finds zig through this python's ziglang module.
-  export PATH="$venv/bin:$PATH"
-  ZIG_VERSION="cargo-zigbuild $zb, ziglang $zl (zig $(python3 -m ziglang version))"
+  ZIG_VENV=$venv
+  ZIG_VERSION="cargo-zigbuild $zb, ziglang $zl (zig $("$venv/bin/python3" -m ziglang version))"
 }
+# cargo-zigbuild finds zig through the python3 on PATH (its ziglang module): the virtualenv's, for
+# this command only, so the checks keep the machine's python3.
+zigbuild() { PATH="$ZIG_VENV/bin:$PATH" cargo zigbuild "$@"; }
 
 step "0. tools"
 apt_ensure buildah:buildah curl:curl openssl:openssl node:nodejs npm:npm unshare:util-linux qemu-aarch64:qemu-user file:file
@@ -123,13 +125,17 @@ if grep -nE '^[[:space:]]*(RUN|COPY|ADD)[[:space:]].*--(mount|chmod|link|network
 fi
 if grep -nE '<<-?[[:space:]]*["'\'']?[A-Za-z_]+' Dockerfile; then fail "heredocs need BuildKit"; fi
 ok "no '# syntax=', no RUN --mount, no COPY --chmod/--link, no heredocs"
-bad_from=$(grep -E '^FROM[[:space:]]' Dockerfile | awk '{print $2}' | grep -vE '^(scratch|public\.ecr\.aws/docker/library/[a-z0-9._-]+:[0-9][A-Za-z0-9._-]*)$' || true)
+# `FROM [--platform=...] <image> AS <stage>`: the image, whatever flag comes first.
+from_lines() { grep -E '^FROM[[:space:]]' Dockerfile | sed -E 's/^FROM[[:space:]]+(--platform=[^[:space:]]+[[:space:]]+)?/FROM /'; }
+bad_from=$(from_lines | awk '{print $2}' | grep -vE '^(scratch|public\.ecr\.aws/docker/library/[a-z0-9._-]+:[0-9][A-Za-z0-9._-]*)$' || true)
 [[ -z "$bad_from" ]] || fail "base images must be public.ecr.aws/docker/library/<name>:<version tag>: $bad_from"
-grep -qE '^FROM[[:space:]]+public\.ecr\.aws/docker/library/[^[:space:]]+[[:space:]]+AS[[:space:]]+builder$' Dockerfile ||
-  fail "the builder stage must be named 'builder'"
+# The builder runs on the build machine's platform; the legacy builder sets no BUILDPLATFORM and
+# fails on an empty --platform, hence the default.
+grep -qE '^FROM[[:space:]]+--platform=\$\{BUILDPLATFORM:-linux/amd64\}[[:space:]]+public\.ecr\.aws/docker/library/[^[:space:]]+[[:space:]]+AS[[:space:]]+builder$' Dockerfile ||
+  fail "the builder stage must be 'FROM --platform=\${BUILDPLATFORM:-linux/amd64} <base> AS builder'"
 grep -qE '^FROM[[:space:]]+scratch[[:space:]]+AS[[:space:]]+runtime$' Dockerfile ||
   fail "the runtime stage must be 'FROM scratch AS runtime'"
-ok "bases: $(grep -E '^FROM' Dockerfile | awk '{print $2" AS "$4}' | paste -sd ',' | sed 's/,/, /g')"
+ok "bases: $(from_lines | awk '{print $2" AS "$4}' | paste -sd ',' | sed 's/,/, /g'); the builder on \${BUILDPLATFORM:-linux/amd64}"
 
 # ---------------------------------------------------------------------------------------------
 step "2. amplify/hooks/pre-push.sh: a deterministic mirror of the crate, nothing else"
@@ -228,7 +234,7 @@ t0=$SECONDS
 # Built from the hook's copy, which is exactly what Amplify zips and CodeBuild's `docker build`
 # sees: a file the crate needs outside Cargo.toml, Cargo.lock and src/ fails here, not in AWS.
 # The Dockerfile's command, with its toolchain.
-cargo zigbuild --release --locked --target "$TARGET" \
+zigbuild --release --locked --target "$TARGET" \
   --manifest-path "$ROOT/$MIRROR/Cargo.toml" --target-dir "$ROOT/target"
 BIN="target/$TARGET/release/randapi"
 ok "cargo zigbuild --release --locked --target $TARGET from $MIRROR: $((SECONDS - t0)) s (incremental when target/ is warm)"
@@ -383,7 +389,7 @@ stop_randapi "$init_pid" "$NS_PID" "the image's /randapi as PID 1 of its own PID
 step "7. arm64: one cross-compiled binary; static aarch64 ELF, buildah --arch arm64 image, runs under qemu-user"
 t0=$SECONDS
 # From the top of the repository: what deploy/cdk's build context holds (the Cargo workspace).
-cargo zigbuild --release --locked --target "$ARM_TARGET"
+zigbuild --release --locked --target "$ARM_TARGET"
 ARM_BIN="target/$ARM_TARGET/release/randapi"
 ok "cargo zigbuild --release --locked --target $ARM_TARGET: $((SECONDS - t0)) s (incremental when target/ is warm)"
 note "$(file -b "$ARM_BIN")"

@@ -10,7 +10,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { ContainerImageBuild } from '@cdklabs/deploy-time-build';
-import { IgnoreMode } from 'aws-cdk-lib';
+import { IgnoreMode, Stack } from 'aws-cdk-lib';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { Construct } from 'constructs';
@@ -59,7 +60,7 @@ export interface ImageProps {
 /** The container image for the task, and the construct that builds it (if any). */
 export function containerImage(scope: Construct, props: ImageProps): { image: ecs.ContainerImage; build?: ContainerImageBuild } {
   if (props.imageUri !== undefined) {
-    return { image: ecs.ContainerImage.fromRegistry(props.imageUri) };
+    return { image: registryImage(scope, props.imageUri) };
   }
   const root = repositoryRoot();
   const platform = platformOf(props.architecture);
@@ -74,4 +75,22 @@ export function containerImage(scope: Construct, props: ImageProps): { image: ec
     ignoreMode: IgnoreMode.DOCKER,
   });
   return { image: build.toEcsDockerImageCode(), build };
+}
+
+/** A private ECR image: `<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<name>[:tag|@sha256:...]`. */
+const ECR_URI = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([a-z0-9][a-z0-9._\/-]*)(?::([\w][\w.-]{0,127})|@(sha256:[0-9a-f]{64}))?$/;
+
+/**
+ * An image already in a registry. A private ECR image goes through the repository, so the task's
+ * execution role is granted the pull (ecr:BatchGetImage and friends on that repository); any other
+ * registry must be public (ECR Public, ...), since the task has no registry credentials.
+ */
+export function registryImage(scope: Construct, uri: string): ecs.ContainerImage {
+  if (/\s/.test(uri) || uri === '') throw new Error(`imageUri: not an image reference: ${JSON.stringify(uri)}`);
+  const m = ECR_URI.exec(uri);
+  if (m === null) return ecs.ContainerImage.fromRegistry(uri);
+  const [, account, region, name, tag, digest] = m;
+  const partition = region.startsWith('cn-') ? 'aws-cn' : Stack.of(scope).partition;
+  const repository = ecr.Repository.fromRepositoryArn(scope, 'ImageRepository', `arn:${partition}:ecr:${region}:${account}:repository/${name}`);
+  return ecs.ContainerImage.fromEcrRepository(repository, digest ?? tag ?? 'latest');
 }

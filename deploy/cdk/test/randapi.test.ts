@@ -405,7 +405,8 @@ describe('cdk-nag AwsSolutions: no finding left unacknowledged', () => {
   }
 
   test('the check sees a finding when there is one (an open security group)', () => {
-    const { stack } = synth();
+    const app = newApp({ region: REGION });
+    const stack = new RandapiStack(app, 'Randapi', stackPropsFromContext(app));
     const sg = new ec2.SecurityGroup(stack, 'Open', { vpc: stack.randapi.vpc });
     sg.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(22));
     const findings = nagFindings(stack);
@@ -455,14 +456,24 @@ describe('image sources by context', () => {
     }
   });
 
-  test('imageUri: that image, nothing built', () => {
-    const uri = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/randapi:1.2.0';
+  test('imageUri: that image, nothing built; a private ECR image is pulled with a grant on its repository', () => {
+    const uri = 'public.ecr.aws/example/randapi:1.2.0';
     const { app, stack, template } = synth({ imageUri: uri });
     assert.equal(container(template).Image, uri);
     template.resourceCountIs('AWS::CodeBuild::Project', 0);
     template.resourceCountIs('AWS::Lambda::Function', 1);
     const manifest = JSON.parse(fs.readFileSync(path.join(app.outdir, `${stack.artifactId}.assets.json`), 'utf8'));
     assert.equal(Object.keys(manifest.dockerImages ?? {}).length, 0);
+
+    const ecrUri = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/randapi:1.2.0';
+    const ecrTemplate = synth({ imageUri: ecrUri }).template;
+    const image = JSON.stringify(container(ecrTemplate).Image);
+    assert.ok(image.includes('123456789012.dkr.ecr.eu-west-1.') && image.includes('/team/randapi:1.2.0'), image);
+    const policies = JSON.stringify(resources(ecrTemplate, 'AWS::IAM::Policy'));
+    assert.ok(policies.includes('ecr:BatchGetImage') && policies.includes(':repository/team/randapi'), 'the execution role may pull it');
+    const digest = `sha256:${'a'.repeat(64)}`;
+    assert.ok(JSON.stringify(container(synth({ imageUri: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/randapi@${digest}` }).template).Image).includes(`@${digest}`));
+    assert.throws(() => synth({ imageUri: 'has space:1' }), /imageUri: not an image reference/);
   });
 
   test('imageUri with imageBuild, or an unknown imageBuild or architecture, stops the synth', () => {

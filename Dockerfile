@@ -17,8 +17,9 @@
 # `buildah bud --build-context builder=<dir> --target runtime` replaces the builder with a local
 # folder laid out the same way (scripts/container.sh does that, for both architectures).
 
-# BUILDPLATFORM is set by BuildKit and buildah. The legacy builder sets no platform variable and
-# fails on an empty `--platform=`, so the default names the only platform it builds on.
+# BuildKit (docker buildx, CDK's asset build, deploy-time-build) sets BUILDPLATFORM. The legacy
+# builder sets no platform variable and fails on an empty `--platform=`, so the default names the
+# only platform it builds on.
 # hadolint ignore=DL3029
 FROM --platform=${BUILDPLATFORM:-linux/amd64} public.ecr.aws/docker/library/rust:1.95.0-slim-bookworm AS builder
 
@@ -44,8 +45,8 @@ WORKDIR /build
 # (a crates/ folder is one more `!crates` line there, nothing here).
 COPY . .
 
-# The image's architecture: BuildKit and buildah set TARGETARCH from --platform / --arch; the
-# legacy builder leaves it empty, which means amd64.
+# The image's architecture: BuildKit sets TARGETARCH from --platform. Unset (the legacy builder;
+# buildah 1.28, which warns about it) means amd64: pass --build-arg TARGETARCH=arm64 there.
 ARG TARGETARCH
 RUN case "${TARGETARCH:-amd64}" in \
         amd64) target=x86_64-unknown-linux-musl ;; \

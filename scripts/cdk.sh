@@ -3,19 +3,25 @@
 #
 #   scripts/cdk.sh
 #
-# 1. deploy/cdk: npm ci, tsc, the aws-cdk-lib/assertions tests (node --test).
-# 2. deploy/cdk: `npx cdk synth` offline: no AWS credentials, no Docker, no network lookups
-#    (region given as context), writing deploy/cdk/cdk.out/; the template's Lambda runtimes are
-#    listed.
-# 3. cfn-lint (the version lib.sh pins, shared with container.sh) on the
-#    synthesized template: no errors allowed.
-# 4. deploy/amplify-gen2: npm install from the lock (which must not change) and `tsc --noEmit` of amplify/ (which imports the construct
-#    from deploy/cdk/lib).
-# 5. deploy/amplify-gen2: amplify/backend.ts synthesized offline the way `ampx` loads it (tsx, with
-#    the backend identifier as CDK context), into a temporary folder: the randapi stack takes the
-#    pool and client of Amplify's auth stack, amplify_outputs' `custom.API.randapi` is wired, and
-#    cfn-lint finds no errors in the templates.
-# Needs node >= 20, npm, python3 with venv. Idempotent.
+# 1. deploy/cdk: npm ci, tsc, the aws-cdk-lib/assertions tests (node --test): one test or more for
+#    each property docs/deploy-with-cdk.md states, cdk-nag's AwsSolutions pack with no finding left
+#    unacknowledged (for the default app, arm64, a local build with alarm e-mail, a ready image), and
+#    the parts of `npm run deploy` that need no AWS account.
+# 2. deploy/cdk: `npx cdk synth` offline (no AWS credentials, no Docker, no network lookups; region
+#    given as context), for x86_64 and for `-c architecture=arm64`: the synth itself fails on a
+#    cdk-nag finding; scripts/checks/cdk_stack.py prints what the report quotes and fails on a
+#    DesiredCount, a Lambda older than nodejs22.x, or an image built for the wrong architecture.
+# 3. cfn-lint (the version lib.sh pins, in its own virtualenv) on both templates: no errors.
+# 4. `npm run deploy` with no credentials: it must stop at the first AWS call with a clear message,
+#    and say how long that took.
+# 5. deploy/amplify-gen2: npm install from the lock (which must not change) and `tsc --noEmit` of
+#    amplify/ (which imports the construct from deploy/cdk/lib).
+# 6. deploy/amplify-gen2: amplify/backend.ts synthesized offline the way `ampx` loads it (tsx, with
+#    the backend identifier as CDK context), into a temporary folder, with cdk-nag on the randapi
+#    stack: the stack takes the pool and client of Amplify's auth stack, builds its image in
+#    CodeBuild, has no DesiredCount, amplify_outputs' `custom.API.randapi` is wired, Amplify's
+#    auth defaults are the documented ones, and cfn-lint finds no errors in the templates.
+# Needs node >= 20, npm, python3 with venv, the aws CLI (scripts/cognito.sh installs it). Idempotent.
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -37,44 +43,47 @@ step "0. tools"
 command -v node >/dev/null || fail "node is not installed"
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 ((node_major >= 20)) || fail "node $(node --version): aws-cdk-lib needs node >= 20"
-pip_ensure cfn-lint "$CFN_LINT_VERSION"
-ok "node $(node --version), npm $(npm --version), $(cfn-lint --version)"
+cfn_lint_ensure
+command -v aws >/dev/null || fail "the aws CLI is not installed (scripts/cognito.sh installs it): step 4 runs npm run deploy"
+ok "node $(node --version), npm $(npm --version), $("$CFN_LINT" --version), $(aws --version 2>&1 | awk '{print $1}')"
 
 step "1. deploy/cdk: npm ci, tsc, tests"
 cd "$ROOT/deploy/cdk"
 npm ci --no-audit --no-fund --loglevel=error
-ok "aws-cdk-lib $(node -p 'require("aws-cdk-lib/package.json").version'), aws-cdk $(npx --no-install cdk --version | awk '{print $1}')"
+ok "aws-cdk-lib $(node -p 'require("aws-cdk-lib/package.json").version'), aws-cdk $(npx --no-install cdk --version | awk '{print $1}'), cdk-nag $(node -p 'require("cdk-nag/package.json").version'), @cdklabs/deploy-time-build $(node -p 'require("@cdklabs/deploy-time-build/package.json").version')"
 npx --no-install tsc
 offline node --test dist/test/
 
-step "2. deploy/cdk: cdk synth, offline"
+step "2. deploy/cdk: cdk synth offline, x86_64 and arm64 (cdk-nag runs in the synth)"
 rm -rf cdk.out
-offline npx --no-install cdk synth -c "region=$REGION" --quiet
-TEMPLATE=cdk.out/Randapi.template.json
-[[ -s "$TEMPLATE" ]] || fail "no $TEMPLATE"
-python3 - "$TEMPLATE" <<'PY'
-import collections, json, re, sys
-resources = json.load(open(sys.argv[1]))["Resources"]
-counts = collections.Counter(r["Type"] for r in resources.values())
-print(f"    {len(resources)} resources: " + ", ".join(f"{t} {n}" for t, n in sorted(counts.items())))
-for name, r in resources.items():
-    if r["Type"] == "AWS::Lambda::Function":
-        runtime = r["Properties"].get("Runtime", "")
-        m = re.fullmatch(r"nodejs(\d+)\.x", runtime)
-        if not m or int(m.group(1)) < 22:
-            sys.exit(f"    FAIL: {name} runs {runtime!r}, older than nodejs22.x")
-        print(f"    Lambda {name}: {runtime}")
-PY
-ok "synthesized to deploy/cdk/$TEMPLATE (and the image's build context, staged under cdk.out/)"
+for arch in x86_64 arm64; do
+  out=cdk.out
+  [[ "$arch" == x86_64 ]] || out="$WORK/cdk.out.$arch"
+  offline npx --no-install cdk synth -c "region=$REGION" -c "architecture=$arch" --output "$out" --quiet
+  note "npx cdk synth -c region=$REGION -c architecture=$arch:"
+  "$PYTHON" "$ROOT/scripts/checks/cdk_stack.py" summary "$out/Randapi.template.json" "$arch"
+done
+ok "synthesized to deploy/cdk/cdk.out/ (and the image's build context, staged there); cdk-nag: no finding left unacknowledged"
 
-step "3. cfn-lint $CFN_LINT_VERSION on the synthesized template"
+step "3. cfn-lint $CFN_LINT_VERSION on both templates"
 rc=0
-cfn-lint --format parseable "$TEMPLATE" >cdk.out/cfn-lint.txt || rc=$?
-sed 's/^/    | /' cdk.out/cfn-lint.txt
+"$CFN_LINT" --format parseable cdk.out/Randapi.template.json "$WORK/cdk.out.arm64/Randapi.template.json" >"$WORK/cfn-lint.txt" || rc=$?
+sed "s|$WORK/||; s/^/    | /" "$WORK/cfn-lint.txt"
 ((rc & 3)) && fail "cfn-lint found errors (exit $rc)"
-ok "no errors ($(grep -c ':W' cdk.out/cfn-lint.txt || true) warnings, shown above)"
+ok "no errors ($(grep -c ':W' "$WORK/cfn-lint.txt" || true) warnings, shown above)"
 
-step "4. deploy/amplify-gen2: npm install from the lock, tsc --noEmit (the same construct, imported from deploy/cdk/lib)"
+step "4. npm run deploy without credentials: stops at the first AWS call, with the reason"
+t0=$(date +%s%N)
+rc=0
+offline env -u CI npm run --silent deploy -- -c "region=$REGION" >"$WORK/deploy.out" 2>&1 || rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+sed 's/^/    | /' "$WORK/deploy.out"
+((rc != 0)) || fail "npm run deploy exited 0 with no credentials"
+grep -q '^npm run deploy: AWS did not say who you are, so nothing was deployed: Unable to locate credentials' "$WORK/deploy.out" ||
+  fail "npm run deploy did not name the missing credentials"
+ok "exit $rc after $ms ms (tsc included): nothing deployed, the reason named"
+
+step "5. deploy/amplify-gen2: npm install from the lock, tsc --noEmit (the same construct, imported from deploy/cdk/lib)"
 cd "$ROOT/deploy/amplify-gen2"
 # Not `npm ci`: it refuses this lock (npm 10 and 11 alike) because packages bundled inside
 # @aws-amplify/data-construct and @aws-amplify/graphql-api-construct declare dependencies their
@@ -93,52 +102,17 @@ ok "@aws-amplify/backend $(node -p 'require("./node_modules/@aws-amplify/backend
 npx --no-install tsc --noEmit -p amplify
 ok "amplify/backend.ts type-checks"
 
-step "5. deploy/amplify-gen2: backend.ts synthesized offline as ampx loads it (tsx), then cfn-lint"
+step "6. deploy/amplify-gen2: backend.ts synthesized offline as ampx loads it (tsx), cdk-nag on the randapi stack, then cfn-lint"
 GEN2_OUT="$WORK/gen2-cdk.out"
 offline env CDK_OUTDIR="$GEN2_OUT" \
   CDK_CONTEXT_JSON='{"amplify-backend-namespace":"randapi","amplify-backend-name":"ci","amplify-backend-type":"sandbox"}' \
   npx --no-install tsx amplify/backend.ts
-python3 - "$GEN2_OUT" <<'PY'
-import glob, json, os, re, sys
-out = sys.argv[1]
-def load(pattern):
-    (path,) = glob.glob(os.path.join(out, pattern))
-    return json.load(open(path))
-def check(cond, msg):
-    if not cond:
-        sys.exit(f"    FAIL: Gen2: {msg}")
-root = load("amplify-randapi-ci-sandbox-*.template.json")
-auth = load("*auth*.nested.template.json")
-api = load("*randapi[0-9A-F]*.nested.template.json")
-def of(t, type_):
-    return [r["Properties"] for r in t["Resources"].values() if r["Type"] == type_]
-(client,) = of(auth, "AWS::Cognito::UserPoolClient")
-check(sorted(client["ExplicitAuthFlows"]) == ["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH"],
-      f"web client flows {client['ExplicitAuthFlows']}")
-check(not client.get("GenerateSecret"), "web client has a secret")
-check(not of(api, "AWS::Cognito::UserPool"), "the randapi stack made its own pool")
-(task,) = of(api, "AWS::ECS::TaskDefinition")
-env = {e["Name"]: e["Value"] for e in task["ContainerDefinitions"][0]["Environment"]}
-for name, ref in (("COGNITO_USER_POOL_ID", "UserPool"), ("COGNITO_CLIENT_IDS", "AppClient")):
-    value = env[name].get("Ref", "") if isinstance(env[name], dict) else ""
-    check(value.startswith("referenceto") and "auth" in value and ref in value, f"{name} = {env[name]}")
-routes = sorted(r["RouteKey"] for r in of(api, "AWS::ApiGatewayV2::Route"))
-check(routes == ["GET /", "GET /{proxy+}"], f"routes {routes}")
-for t in (root, auth, api):
-    for r in t["Resources"].values():
-        if r["Type"] == "AWS::Lambda::Function":
-            m = re.fullmatch(r"nodejs(\d+)\.x", r["Properties"].get("Runtime", ""))
-            check(m and int(m.group(1)) >= 22, f"Lambda runtime {r['Properties'].get('Runtime')}")
-custom = json.dumps(root["Outputs"]["customOutputs"]["Value"])
-check('\\"custom\\":{\\"API\\":{\\"randapi\\":{\\"endpoint\\"' in custom, f"customOutputs {custom[:200]}")
-print(f"    ok: auth stack {len(auth['Resources'])} resources (web client: SRP, USER_PASSWORD, REFRESH; no secret);"
-      f" randapi stack {len(api['Resources'])} resources (pool and client from the auth stack, routes {routes});"
-      " amplify_outputs custom.API.randapi.endpoint from the API")
-PY
+"$PYTHON" "$ROOT/scripts/checks/cdk_stack.py" gen2 "$GEN2_OUT"
 rc=0
-cfn-lint --format parseable "$GEN2_OUT"/*.template.json >"$GEN2_OUT/cfn-lint.txt" || rc=$?
+"$CFN_LINT" --format parseable "$GEN2_OUT"/*.template.json >"$GEN2_OUT/cfn-lint.txt" || rc=$?
 sed "s|$GEN2_OUT/||; s/^/    | /" "$GEN2_OUT/cfn-lint.txt"
 ((rc & 3)) && fail "cfn-lint found errors in the Gen2 templates (exit $rc)"
 ok "cfn-lint: no errors in the Gen2 templates ($(grep -c ':W' "$GEN2_OUT/cfn-lint.txt" || true) warnings)"
 
+timings
 printf '\ncdk.sh: all checks passed\n'

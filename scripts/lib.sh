@@ -17,6 +17,8 @@
 #   pip_ensure NAME VERSION [SPEC] [MODULE]
 #                                 pip install SPEC unless NAME is installed at VERSION
 #                                 (and MODULE, when given, imports)
+#   venv_new DIR                  a new, empty Python virtualenv at DIR
+#   cfn_lint_ensure               cfn-lint $CFN_LINT_VERSION in its own virtualenv; sets CFN_LINT
 # Everything started through track_pid/start_randapi is stopped by PID on exit, whatever the exit.
 
 # The checks under scripts/checks/ are run as scripts; no __pycache__ is left in the repository.
@@ -60,6 +62,31 @@ lib_init() {
 # One cfn-lint for every template check (container.sh, cdk.sh). 1.51.3 and later carry AWS's
 # current Lambda runtime dates (nodejs20.x: creation blocked 2027-02-01, updates 2027-03-03).
 CFN_LINT_VERSION=1.58.0
+
+# A new, empty virtualenv at DIR (Debian's own python3 needs python3-venv for it).
+venv_new() {
+  "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null || {
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq python3-venv >/dev/null
+  }
+  rm -rf "$1"
+  "$PYTHON" -m venv "$1"
+}
+
+# cfn-lint in a virtualenv of its own (kept under ~/.cache between runs), so the machine's Python
+# keeps whatever cfn-lint it had; sets CFN_LINT to its executable.
+cfn_lint_ensure() {
+  local venv="${XDG_CACHE_HOME:-$HOME/.cache}/randapi/cfn-lint-$CFN_LINT_VERSION"
+  CFN_LINT="$venv/bin/cfn-lint"
+  if [[ "$("$CFN_LINT" --version 2>/dev/null)" == "cfn-lint $CFN_LINT_VERSION" ]]; then
+    note "cfn-lint $CFN_LINT_VERSION already in $venv"
+    return 0
+  fi
+  note "cfn-lint $CFN_LINT_VERSION into its own virtualenv $venv"
+  venv_new "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "cfn-lint==$CFN_LINT_VERSION"
+  [[ "$("$CFN_LINT" --version)" == "cfn-lint $CFN_LINT_VERSION" ]] || fail "cfn-lint $CFN_LINT_VERSION did not install into $venv"
+}
 
 _LIB_PIDS=()
 _LIB_HOOKS=()

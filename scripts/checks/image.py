@@ -3,6 +3,7 @@
 
     scripts/checks/image.py size INSPECT.json OCI-LAYOUT MAX-BYTES
     scripts/checks/image.py config INSPECT.json
+    scripts/checks/image.py arch INSPECT.json ARCH
 
 `size`: the image (layer tars + config, uncompressed) is at most MAX-BYTES; prints that size and the
 gzip-compressed size as pushed to a registry. Why: the image is a static binary on `scratch`; a
@@ -11,6 +12,8 @@ size over the limit means something else got into it.
 `config`: the image config is what ECS and Amplify's generated task rely on: a numeric non-root
 user, port 3001, the entrypoint `/randapi` with no Cmd (the task passes no command), the health
 check `/randapi healthcheck`, and SSL_CERT_FILE pointing at the CA bundle that JWKS fetches use.
+
+`arch`: the image is marked for ARCH (amd64 or arm64), as Fargate's RuntimePlatform needs.
 """
 
 import json
@@ -62,13 +65,24 @@ def check_config(inspect_path):
        f"Healthcheck {c['Healthcheck']['Test']}, SSL_CERT_FILE and PORT set")
 
 
+def check_arch(inspect_path, arch):
+    """The image says which CPU it is for; ECS pulls the manifest that matches the task's."""
+    with open(inspect_path) as f:
+        image = json.load(f)
+    found = {image["Docker"].get("architecture"), image["OCIv1"].get("architecture")}
+    check(found == {arch}, f"image architecture {sorted(map(str, found))}, expected {arch}")
+    ok(f"image architecture {arch} (OCI and Docker configs)")
+
+
 def main(args):
-    if args[:1] == ["size"] and len(args) == 4:
+    if args[:1] == ["arch"] and len(args) == 3:
+        check_arch(*args[1:])
+    elif args[:1] == ["size"] and len(args) == 4:
         check_size(*args[1:])
     elif args[:1] == ["config"] and len(args) == 2:
         check_config(args[1])
     else:
-        check(False, "usage: image.py size INSPECT.json OCI-LAYOUT MAX-BYTES | image.py config INSPECT.json")
+        check(False, "usage: image.py size INSPECT.json OCI-LAYOUT MAX-BYTES | image.py config INSPECT.json | image.py arch INSPECT.json ARCH")
 
 
 if __name__ == "__main__":

@@ -4,30 +4,29 @@
 //
 // One construct, two entry points: bin/randapi.ts (plain CDK) and
 // ../../amplify-gen2/amplify/backend.ts (Amplify Gen2, which passes its own user pool and client).
-import * as fs from 'fs';
-import * as path from 'path';
-
 import { Duration, Stack } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpServiceDiscoveryIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 
+import { containerImage } from './image';
+import { Monitoring } from './monitoring';
+import { acknowledgeNagFindings } from './nag';
+import * as settings from './settings';
+
+export { repositoryRoot } from './image';
+export { METRIC_DIMENSIONS, METRIC_NAMESPACE } from './monitoring';
+
 /** The port randapi listens on (the Dockerfile's `EXPOSE` and `PORT`). */
 export const CONTAINER_PORT = 3001;
-
-/** The metrics randapi writes as CloudWatch Embedded Metric Format. */
-export const METRIC_NAMESPACE = 'randapi';
-export const METRIC_DIMENSIONS = { Service: 'randapi' } as const;
 
 /**
  * randapi's shutdown on SIGTERM: it keeps serving for SHUTDOWN_DELAY (so the gateway stops sending
@@ -38,26 +37,61 @@ export const SHUTDOWN_DELAY = Duration.seconds(5);
 export const SHUTDOWN_GRACE = Duration.seconds(20);
 export const STOP_TIMEOUT = Duration.seconds(30);
 
+/** The JSON access log of the gateway's stage: one object per request. */
+export const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  sourceIp: '$context.identity.sourceIp',
+  requestTime: '$context.requestTime',
+  method: '$context.httpMethod',
+  path: '$context.path',
+  routeKey: '$context.routeKey',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationStatus: '$context.integrationStatus',
+  integrationLatency: '$context.integrationLatency',
+  integrationError: '$context.integrationErrorMessage',
+  authorizerError: '$context.authorizer.error',
+  error: '$context.error.message',
+} as const;
+
+/** A Cognito hosted domain and the OAuth settings of the web client. */
+export interface OAuthDomainProps {
+  /** The prefix of `https://<prefix>.auth.<region>.amazoncognito.com`. */
+  readonly domainPrefix: string;
+  /** Where Cognito may send the authorization code (your app's sign-in callback). */
+  readonly callbackUrls: string[];
+  readonly logoutUrls?: string[];
+}
+
 export interface RandapiServiceProps {
   /** The network. Default: a new VPC with 2 AZs, public subnets only, no NAT gateway. */
   readonly vpc?: ec2.IVpc;
   /**
-   * Subnets for the tasks and the VPC link. Default: the public subnets of a new VPC, or the
-   * private ones (with egress) of a given VPC.
+   * Put the tasks and the VPC link in the VPC's public subnets, with a public IP for each task
+   * (its way to the Cognito JWKS and to ECR). Default: true for a new VPC; for a given VPC, true
+   * when it has no private subnets (an account's default VPC), else false (private subnets with
+   * egress: a NAT gateway or VPC endpoints must give the tasks that way out).
    */
-  readonly vpcSubnets?: ec2.SubnetSelection;
-  /**
-   * Give tasks a public IP. They need a route to `cognito-idp.<region>.amazonaws.com` (the JWKS)
-   * and to ECR: a public IP in a public subnet, or a NAT gateway / VPC endpoints.
-   * Default: true for a new VPC, false for a given one.
-   */
-  readonly assignPublicIp?: boolean;
+  readonly publicSubnets?: boolean;
   /** The user pool whose access tokens are accepted. Default: a new pool. */
   readonly userPool?: cognito.IUserPool;
   /** The app client whose access tokens are accepted. Required with `userPool`. */
   readonly userPoolClient?: cognito.IUserPoolClient;
-  /** The image. Default: built from the repository's Dockerfile (`ContainerImage.fromAsset`). */
+  /**
+   * A hosted domain and OAuth (authorization code) flows for the new pool's web client.
+   * Default: none, and the client has no OAuth flow at all (CDK would otherwise enable the
+   * implicit and code flows with callback https://example.com).
+   */
+  readonly oauth?: OAuthDomainProps;
+  /** The image. Default: built from the repository's Dockerfile as `imageBuild` says. */
   readonly image?: ecs.ContainerImage;
+  /** An image already in a registry: no build at all. */
+  readonly imageUri?: string;
+  /** How the Dockerfile is built. Default: `codebuild` (in AWS, at deploy time; no local engine). */
+  readonly imageBuild?: settings.ImageBuild;
+  /** The tasks' CPU architecture, and the image built for it. Default: x86_64. */
+  readonly architecture?: settings.Architecture;
   /** Fargate task size. Default: 256 CPU units, 512 MiB (randapi needs a few MiB). */
   readonly cpu?: number;
   readonly memoryLimitMiB?: number;
@@ -68,27 +102,23 @@ export interface RandapiServiceProps {
   readonly cpuTargetPercent?: number;
   /** Browser origins allowed by the gateway's CORS. Default: `*`. */
   readonly corsAllowOrigins?: string[];
-  /** Log retention. Default: one month. */
+  /**
+   * Request headers allowed across origins besides `authorization` and `content-type` (e.g.
+   * `traceparent`), for the gateway and for randapi (CORS_ALLOWED_HEADERS). Default: none.
+   */
+  readonly corsAllowHeaders?: string[];
+  /**
+   * OAuth scopes the gateway requires on every route (any one of them), so that it refuses ID
+   * tokens and tokens without the scope itself; randapi gets the same list
+   * (COGNITO_REQUIRED_SCOPES). Default: none.
+   */
+  readonly requiredScopes?: string[];
+  /** Retention of the task and access logs. Default: one month. */
   readonly logRetention?: logs.RetentionDays;
   /** Cloud Map private DNS namespace name. Default: `randapi.internal`. */
   readonly namespaceName?: string;
   /** Where alarms notify. Default: nowhere (they still show in the console). */
   readonly alarmTopic?: sns.ITopic;
-}
-
-/** The repository root: the first folder above this file that holds the Dockerfile and the crate. */
-export function repositoryRoot(from: string = __dirname): string {
-  let dir = from;
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'Dockerfile')) && fs.existsSync(path.join(dir, 'Cargo.toml'))) {
-      return dir;
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) {
-      throw new Error(`no folder above ${from} holds both Dockerfile and Cargo.toml`);
-    }
-    dir = parent;
-  }
 }
 
 export class RandapiService extends Construct {
@@ -98,11 +128,12 @@ export class RandapiService extends Construct {
   public readonly container: ecs.ContainerDefinition;
   public readonly service: ecs.FargateService;
   public readonly logGroup: logs.LogGroup;
+  public readonly accessLogGroup: logs.LogGroup;
   public readonly userPool: cognito.IUserPool;
   public readonly userPoolClient: cognito.IUserPoolClient;
   public readonly api: apigwv2.HttpApi;
-  public readonly jwksFetchFailuresAlarm: cloudwatch.Alarm;
-  public readonly unavailableRateAlarm: cloudwatch.Alarm;
+  public readonly stage: apigwv2.HttpStage;
+  public readonly monitoring: Monitoring;
 
   /** The API's base URL (ends with `/`). */
   public get apiUrl(): string {
@@ -113,27 +144,62 @@ export class RandapiService extends Construct {
     super(scope, id);
     const region = Stack.of(this).region;
 
+    // ----- Settings, checked before anything is built.
+    const architecture = props.architecture ?? 'x86_64';
+    settings.architecture(architecture);
+    const { cpu, memoryMiB } = settings.fargateTaskSize(props.cpu ?? 256, props.memoryLimitMiB ?? 512);
+    const minTasks = settings.wholeNumber('minTasks', props.minTasks ?? 1, 1, 100);
+    const maxTasks = settings.wholeNumber('maxTasks', props.maxTasks ?? Math.max(4, minTasks), 1, 100);
+    if (maxTasks < minTasks) {
+      throw new Error(`RandapiService: need minTasks <= maxTasks, got ${minTasks} > ${maxTasks}`);
+    }
+    const logRetention = settings.logRetentionDays(props.logRetention ?? logs.RetentionDays.ONE_MONTH);
+    const extraHeaders = settings.corsAllowHeaders(props.corsAllowHeaders ?? []);
+    const scopes = settings.requiredScopes(props.requiredScopes ?? []);
+    if (props.image !== undefined && props.imageUri !== undefined) {
+      throw new Error('RandapiService: give image or imageUri, not both');
+    }
+    if (props.imageUri !== undefined && props.imageBuild !== undefined) {
+      throw new Error('RandapiService: imageUri deploys a ready image; imageBuild does not apply to it');
+    }
+
     // ----- Cognito: the caller's pool and web client, or new ones.
     if ((props.userPool === undefined) !== (props.userPoolClient === undefined)) {
       throw new Error('RandapiService: give both userPool and userPoolClient, or neither');
     }
     if (props.userPool && props.userPoolClient) {
+      if (props.oauth) throw new Error('RandapiService: oauth configures the new pool; it does not apply to a given one');
       this.userPool = props.userPool;
       this.userPoolClient = props.userPoolClient;
     } else {
       const pool = new cognito.UserPool(this, 'UserPool', {
         selfSignUpEnabled: false,
         signInAliases: { email: true },
-        passwordPolicy: { minLength: 12 },
+        passwordPolicy: { minLength: 12, requireLowercase: true, requireUppercase: true, requireDigits: true, requireSymbols: true },
         accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
       });
       this.userPool = pool;
+      if (props.oauth) {
+        pool.addDomain('Domain', { cognitoDomain: { domainPrefix: props.oauth.domainPrefix } });
+      }
       // A public (browser) client: no secret; SRP for Amplify JS, USER_PASSWORD_AUTH for
-      // `randapi token` and the AWS CLI. CDK adds ALLOW_REFRESH_TOKEN_AUTH.
+      // `randapi token` and the AWS CLI. CDK adds ALLOW_REFRESH_TOKEN_AUTH. OAuth only with a
+      // domain: CDK's defaults (implicit + code, callback https://example.com) would go live the
+      // day someone adds a domain.
       this.userPoolClient = pool.addClient('WebClient', {
         generateSecret: false,
         authFlows: { userSrp: true, userPassword: true },
         preventUserExistenceErrors: true,
+        ...(props.oauth
+          ? {
+              oAuth: {
+                flows: { authorizationCodeGrant: true },
+                scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+                callbackUrls: props.oauth.callbackUrls,
+                logoutUrls: props.oauth.logoutUrls,
+              },
+            }
+          : { disableOAuth: true }),
       });
     }
 
@@ -146,9 +212,11 @@ export class RandapiService extends Construct {
         natGateways: 0,
         subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }],
       });
-    const vpcSubnets =
-      props.vpcSubnets ?? { subnetType: newVpc ? ec2.SubnetType.PUBLIC : ec2.SubnetType.PRIVATE_WITH_EGRESS };
-    const assignPublicIp = props.assignPublicIp ?? newVpc;
+    // A VPC with public subnets only (an account's default VPC) has nowhere private to put them.
+    const publicSubnets = props.publicSubnets ?? (newVpc || this.vpc.privateSubnets.length === 0);
+    const vpcSubnets: ec2.SubnetSelection = {
+      subnetType: publicSubnets ? ec2.SubnetType.PUBLIC : ec2.SubnetType.PRIVATE_WITH_EGRESS,
+    };
 
     const linkSecurityGroup = new ec2.SecurityGroup(this, 'VpcLinkSecurityGroup', {
       vpc: this.vpc,
@@ -164,7 +232,11 @@ export class RandapiService extends Construct {
     serviceSecurityGroup.addIngressRule(linkSecurityGroup, ec2.Port.tcp(CONTAINER_PORT), 'from the VPC link');
     linkSecurityGroup.addEgressRule(serviceSecurityGroup, ec2.Port.tcp(CONTAINER_PORT), 'to the tasks');
 
-    this.cluster = new ecs.Cluster(this, 'Cluster', { vpc: this.vpc });
+    this.cluster = new ecs.Cluster(this, 'Cluster', {
+      vpc: this.vpc,
+      // RunningTaskCount for the no-task alarm, and per-task CPU/memory.
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+    });
     const namespace = new servicediscovery.PrivateDnsNamespace(this, 'Namespace', {
       vpc: this.vpc,
       name: props.namespaceName ?? 'randapi.internal',
@@ -172,27 +244,22 @@ export class RandapiService extends Construct {
     });
 
     // ----- The task.
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-    });
+    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logRetention });
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', {
-      cpu: props.cpu ?? 256,
-      memoryLimitMiB: props.memoryLimitMiB ?? 512,
+      cpu,
+      memoryLimitMiB: memoryMiB,
       runtimePlatform: {
-        cpuArchitecture: ecs.CpuArchitecture.X86_64,
+        cpuArchitecture: architecture === 'arm64' ? ecs.CpuArchitecture.ARM64 : ecs.CpuArchitecture.X86_64,
         operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
       },
     });
     const origins = props.corsAllowOrigins ?? ['*'];
+    const image =
+      props.image ??
+      containerImage(this, { architecture, imageBuild: props.imageBuild ?? 'codebuild', imageUri: props.imageUri }).image;
     this.container = this.taskDefinition.addContainer('api', {
       containerName: 'api',
-      image:
-        props.image ??
-        ecs.ContainerImage.fromAsset(repositoryRoot(), {
-          // The Dockerfile builds x86_64-unknown-linux-musl.
-          platform: Platform.LINUX_AMD64,
-          target: 'runtime',
-        }),
+      image,
       essential: true,
       portMappings: [{ containerPort: CONTAINER_PORT, protocol: ecs.Protocol.TCP, name: 'http' }],
       environment: {
@@ -200,6 +267,8 @@ export class RandapiService extends Construct {
         COGNITO_USER_POOL_ID: this.userPool.userPoolId,
         COGNITO_CLIENT_IDS: this.userPoolClient.userPoolClientId,
         CORS_ALLOWED_ORIGINS: origins.join(','),
+        ...(extraHeaders.length ? { CORS_ALLOWED_HEADERS: extraHeaders.join(',') } : {}),
+        ...(scopes.length ? { COGNITO_REQUIRED_SCOPES: scopes.join(' ') } : {}),
         LOG_FORMAT: 'json',
         RUST_LOG: 'info',
         SHUTDOWN_DELAY: `${SHUTDOWN_DELAY.toSeconds()}s`,
@@ -221,19 +290,20 @@ export class RandapiService extends Construct {
 
     // ----- The service: a new task must be HEALTHY before an old one stops (100 % / 200 %), and
     // a deployment whose tasks never get healthy rolls back by itself.
-    const minTasks = props.minTasks ?? 1;
-    const maxTasks = props.maxTasks ?? 4;
-    if (!(Number.isInteger(minTasks) && minTasks >= 1 && Number.isInteger(maxTasks) && maxTasks >= minTasks)) {
-      throw new Error(`RandapiService: need 1 <= minTasks <= maxTasks (integers), got ${minTasks}..${maxTasks}`);
-    }
+    //
+    // No desiredCount: CloudFormation would apply it again on every update and undo the
+    // autoscaling (a service scaled out to 4 drops to 1 during each deploy). Without it, ECS
+    // creates the service with 1 task and keeps the current count on updates, and registering the
+    // scalable target below raises the count into [minTasks, maxTasks] (Application Auto
+    // Scaling's RegisterScalableTarget "changes the resource's current capacity to a value that
+    // is inside of this range"). docs/deploy-with-cdk.md cites both.
     this.service = new ecs.FargateService(this, 'Service', {
       cluster: this.cluster,
       taskDefinition: this.taskDefinition,
-      desiredCount: minTasks,
       minHealthyPercent: 100,
       maxHealthyPercent: 200,
       circuitBreaker: { enable: true, rollback: true },
-      assignPublicIp,
+      assignPublicIp: publicSubnets,
       vpcSubnets,
       securityGroups: [serviceSecurityGroup],
       platformVersion: ecs.FargatePlatformVersion.LATEST,
@@ -268,68 +338,54 @@ export class RandapiService extends Construct {
     this.api = new apigwv2.HttpApi(this, 'Api', {
       apiName: `${Stack.of(this).stackName}-randapi`,
       description: 'randapi: GET / returns a random number to a Cognito access token',
+      // The $default stage is made below, with its access log.
+      createDefaultStage: false,
       // No $default route: only the GET routes below exist, so a preflight (OPTIONS) matches no
       // route and the gateway answers it from this configuration, before any authorizer.
       corsPreflight: {
         allowOrigins: origins,
         allowMethods: [apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.OPTIONS],
         // By name: the Fetch standard does not let `*` cover `authorization`.
-        allowHeaders: ['authorization', 'content-type'],
+        allowHeaders: [...settings.BASE_CORS_HEADERS, ...extraHeaders],
         exposeHeaders: ['www-authenticate', 'retry-after'],
         maxAge: Duration.minutes(10),
       },
     });
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: logRetention });
+    this.stage = this.api.addStage('DefaultStage', {
+      stageName: '$default',
+      autoDeploy: true,
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(this.accessLogGroup),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
+    });
     const integration = new HttpServiceDiscoveryIntegration('Service', cloudMapService, { vpcLink });
     // Issuer: https://cognito-idp.<region>.amazonaws.com/<pool id>; audience: the app client.
-    // The gateway accepts ID tokens too (their `aud` is the client); randapi then refuses them.
+    // The gateway accepts ID tokens too (their `aud` is the client) unless the routes require a
+    // scope: an ID token has no `scope` claim. randapi refuses ID tokens either way.
     const authorizer = new HttpUserPoolAuthorizer('Cognito', this.userPool, {
       userPoolClients: [this.userPoolClient],
       userPoolRegion: region,
     });
-    this.api.addRoutes({ path: '/', methods: [apigwv2.HttpMethod.GET], integration, authorizer });
-    this.api.addRoutes({ path: '/{proxy+}', methods: [apigwv2.HttpMethod.GET], integration, authorizer });
-
-    // ----- Alarms on the metrics randapi writes (Embedded Metric Format, 5-minute sums).
-    const metric = (metricName: string) =>
-      new cloudwatch.Metric({
-        namespace: METRIC_NAMESPACE,
-        metricName,
-        dimensionsMap: { ...METRIC_DIMENSIONS },
-        statistic: cloudwatch.Stats.SUM,
-        period: Duration.minutes(5),
-      });
-    // One failed fetch is normal noise (a retry follows); failures in 2 of 3 consecutive 5-minute
-    // periods mean the keys cannot be refreshed and 503s will follow once the cache is stale.
-    this.jwksFetchFailuresAlarm = new cloudwatch.Alarm(this, 'JwksFetchFailuresAlarm', {
-      alarmDescription: 'randapi cannot fetch the Cognito JWKS (failures in 2 of 3 consecutive 5-minute periods)',
-      metric: metric('JwksFetchFailures'),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 2,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    // More than 5 % of requests answered 503 over 5 minutes, counted only from 20 requests up so
-    // that one failed call on an idle API does not page anyone.
-    this.unavailableRateAlarm = new cloudwatch.Alarm(this, 'Unavailable503RateAlarm', {
-      alarmDescription: 'randapi answered 503 to more than 5 % of at least 20 requests in 5 minutes',
-      metric: new cloudwatch.MathExpression({
-        expression: 'IF(requests >= 20, 100 * unavailable / requests, 0)',
-        usingMetrics: { requests: metric('Requests'), unavailable: metric('Responses503') },
-        period: Duration.minutes(5),
-        label: '503 responses (% of requests)',
-      }),
-      threshold: 5,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    if (props.alarmTopic) {
-      const action = new cloudwatchActions.SnsAction(props.alarmTopic);
-      for (const alarm of [this.jwksFetchFailuresAlarm, this.unavailableRateAlarm]) {
-        alarm.addAlarmAction(action);
-        alarm.addOkAction(action);
-      }
+    const authorizationScopes = scopes.length ? scopes : undefined;
+    for (const path of ['/', '/{proxy+}']) {
+      this.api.addRoutes({ path, methods: [apigwv2.HttpMethod.GET], integration, authorizer, authorizationScopes });
     }
+
+    // ----- Alarms and the dashboard.
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      service: this.service,
+      cluster: this.cluster,
+      stage: this.stage,
+      alarmTopic: props.alarmTopic,
+    });
+
+    acknowledgeNagFindings(Stack.of(this), {
+      userPool: props.userPool ? undefined : this.userPool,
+      vpc: newVpc ? this.vpc : undefined,
+      taskDefinition: this.taskDefinition,
+      executionRole: this.taskDefinition.executionRole,
+    });
   }
 }

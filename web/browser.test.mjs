@@ -13,10 +13,10 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 import { DEMO_USER, localSettings } from './dev.mjs';
-import { createPool, createUser, issuerAndJwks, startMoto } from './local/moto.mjs';
+import { createPool, createUser, issuerAndJwks } from './local/moto.mjs';
 import { startProcess } from './local/process.mjs';
 import { RANDAPI_BIN, startRandapi } from './local/randapi.mjs';
-import { bundle, startSite } from './local/site.mjs';
+import { startSite } from './local/site.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -32,6 +32,7 @@ const CHROMIUM_ARGS = [
 const ID_TOKEN_REASON = 'token is an ID token; send the access token';
 const REFRESH_CALL = 'AWSCognitoIdentityProviderService.GetTokensFromRefreshToken';
 
+// The moto that `npm run dev` started (the test makes its own pools there), the test's page server.
 let moto;
 let site;
 let browser;
@@ -82,16 +83,12 @@ async function startDev() {
 before(async () => {
   // playwright-core gives Chromium a new empty profile (a temporary --user-data-dir) and removes it.
   const launched = chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
-  const script = bundle();
-  const devStarted = startDev();
-  devStarted.then(
-    (started) => stops.push(started.stop),
-    () => {},
-  );
-  // Awaited below; a failure meanwhile is reported there, not as an unhandled rejection.
-  for (const started of [launched, script]) started.catch(() => {});
-  moto = await startMoto();
-  stops.push(moto.stop);
+  launched.catch(() => {}); // awaited below; a failure meanwhile is reported there
+  dev = await startDev();
+  stops.push(dev.stop);
+  // The rest runs against the same moto, with pools of its own, and serves the same bundle.
+  moto = { endpoint: dev.moto };
+  const script = Buffer.from(await (await fetch(new URL('main.js', dev.url))).arrayBuffer());
   const withUser = async (options, user) => {
     const pool = await createPool(moto.endpoint, options);
     await createUser(moto.endpoint, pool.poolId, user);
@@ -102,7 +99,7 @@ before(async () => {
     withUser({ name: 'name-sign-in', emailSignIn: false }, NAME_USER),
   ]);
 
-  site = await startSite({ script: await script, settings: (dir) => settingsByDir.get(dir) });
+  site = await startSite({ script, settings: (dir) => settingsByDir.get(dir) });
   stops.push(site.close);
   const pool = {
     ...issuerAndJwks(moto.endpoint, emailPool.poolId),
@@ -114,10 +111,9 @@ before(async () => {
     startRandapi({ env: { ...pool, CORS_ALLOWED_ORIGINS: 'https://app.example.com' } }),
   ]);
   stops.push(...Object.values(api).map((server) => server.stop));
-  dev = await devStarted;
   browser = await launched;
   stops.push(() => browser.close());
-  console.log(`example bundle (app/main.js, esbuild, minified): ${(await script).length} bytes`);
+  console.log(`example bundle (app/main.js, esbuild, minified, as npm run dev serves it): ${script.length} bytes`);
 });
 
 after(async () => {

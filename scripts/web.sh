@@ -7,10 +7,13 @@
 #      provoked those statuses (scripts/checks/api.py har-statuses). Before the first run, 17 KiB
 #      of headers must get the 431 answer the document shows (schemathesis never sends that);
 #   2. the Postman collection, run by newman (pinned, npm, in web/node_modules);
-#   3. the browser CORS test: headless Debian chromium driven by playwright-core (pinned, npm).
-# Installs what is missing (apt chromium, pip schemathesis, npm ci in web/), builds the debug binary,
-# starts every randapi on a free port of 127.0.0.1 (scripts/lib.sh start_randapi) and stops
-# everything it started on exit. Idempotent; safe to run again.
+#   3. the browser test: the Amplify JS example in web/app (aws-amplify, bundled by esbuild; both
+#      pinned, npm) in headless Debian chromium driven by playwright-core (pinned, npm), signing
+#      in against moto's Cognito emulator (installed by scripts/cognito.sh) and calling randapi.
+# Installs what is missing (apt chromium, pip schemathesis, npm ci in web/, moto), builds the debug
+# binary, starts every randapi on a free port of 127.0.0.1 (scripts/lib.sh start_randapi; the
+# browser test starts its own) and stops everything it started on exit. Idempotent; safe to run
+# again.
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -43,7 +46,7 @@ else
   note "installed: schemathesis $SCHEMATHESIS_VERSION"
 fi
 
-step "install: npm ci in web/ (playwright-core, newman; pinned by web/package-lock.json)"
+step "install: npm ci in web/ (aws-amplify, esbuild, playwright-core, newman; pinned by web/package-lock.json)"
 STAMP="web/node_modules/.randapi-lock"
 if [[ -f "$STAMP" ]] && cmp -s web/package-lock.json "$STAMP"; then
   note "present: web/node_modules matches web/package-lock.json"
@@ -51,7 +54,16 @@ else
   (cd web && npm ci --no-audit --no-fund)
   cp web/package-lock.json "$STAMP"
 fi
-note "playwright-core $(node -p 'require("./web/node_modules/playwright-core/package.json").version'), newman $(node -p 'require("./web/node_modules/newman/package.json").version')"
+for package in aws-amplify esbuild playwright-core newman; do
+  note "$package $(node -p "require('./web/node_modules/$package/package.json').version")"
+done
+
+step "install: moto (scripts/cognito.sh, when moto_server is missing)"
+if command -v moto_server >/dev/null 2>&1; then
+  note "present: $(command -v moto_server)"
+else
+  scripts/cognito.sh
+fi
 
 step "build: cargo build --bin randapi"
 cargo build --bin randapi
@@ -124,9 +136,11 @@ web/node_modules/.bin/newman run postman/randapi.postman_collection.json \
   --disable-unicode
 stop_randapi "$RANDAPI_PID"
 
-step "check: browser CORS test (node --test web/browser.test.mjs, headless chromium)"
-# web/randapi.mjs starts its own servers (one per CORS setting) and stops them.
-(cd web && RANDAPI_BIN="$BIN" CHROMIUM_PATH="$CHROMIUM" node --test --test-reporter=spec browser.test.mjs)
+step "check: the Amplify JS example: its settings, then in headless chromium (node --test web/)"
+# settings.test.mjs reads the three deploy paths' outputs; browser.test.mjs starts its own moto,
+# randapi servers (one per CORS setting), page server and `node web/dev.mjs`, and stops them.
+(cd web && RANDAPI_BIN="$BIN" CHROMIUM_PATH="$CHROMIUM" \
+  node --test --test-reporter=spec settings.test.mjs browser.test.mjs)
 
 timings
 echo "web.sh: all checks passed"

@@ -27,11 +27,13 @@ use std::io::IsTerminal;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use axum::http::HeaderName;
 use clap::{Args as _, FromArgMatches as _};
 use url::Url;
 
 mod values;
 
+use values::header_name;
 pub use values::{CorsOrigins, JwksSettings, LogFormat, TokenPolicy};
 use values::{
     byte_size, duration, http_url, ip, issuer_url, metrics_interval, port, positive_count,
@@ -95,6 +97,11 @@ pub struct ServeArgs {
     /// Comma-separated origins allowed to call the API from a browser, or `*`.
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", default_value = "*", value_parser = CorsOrigins::parse)]
     pub cors_allowed_origins: CorsOrigins,
+
+    /// Comma-separated request headers browsers may send across origins, besides
+    /// `authorization` and `content-type` (always allowed).
+    #[arg(long, env = "CORS_ALLOWED_HEADERS", value_delimiter = ',', value_parser = header_name)]
+    pub cors_allowed_headers: Vec<HeaderName>,
 
     /// `json` (CloudWatch) or `text`; default `text` on a terminal, else `json`.
     #[arg(long, env = "LOG_FORMAT", value_enum, ignore_case = true)]
@@ -224,6 +231,8 @@ pub struct Config {
     pub jwks_connect_timeout: Duration,
     /// Allowed browser origins.
     pub cors: CorsOrigins,
+    /// Request headers allowed across origins besides `authorization` and `content-type`.
+    pub cors_headers: Vec<HeaderName>,
     /// Log format.
     pub log_format: LogFormat,
     /// Upper bound on one request.
@@ -345,6 +354,7 @@ impl ConfigError {
             (None, Some(choice)) => choice.clone(),
             (None, None) if variable == "COGNITO_JWKS_URL" => EXAMPLE_JWKS_URL.to_owned(),
             (None, None) if variable == "MAX_CONNECTIONS" => "4096".to_owned(),
+            (None, None) if variable == "CORS_ALLOWED_HEADERS" => "traceparent".to_owned(),
             (None, None) => EXAMPLE_ISSUER.to_owned(),
         };
         Some(Self::new(variable, problem, &example))
@@ -441,6 +451,7 @@ impl ServeArgs {
             jwks_fetch_timeout: self.jwks_fetch_timeout,
             jwks_connect_timeout: self.jwks_connect_timeout,
             cors: self.cors_allowed_origins,
+            cors_headers: self.cors_allowed_headers,
             log_format,
             request_timeout: self.request_timeout,
             shutdown_grace: self.shutdown_grace,

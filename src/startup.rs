@@ -124,6 +124,7 @@ impl Application {
             auth: auth.clone(),
             dev: dev.clone(),
             cors: config.cors.clone(),
+            cors_headers: config.cors_headers.clone(),
             request_timeout: config.request_timeout,
         });
         Ok(Self {

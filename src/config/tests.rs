@@ -145,6 +145,15 @@ fn each_bad_value_names_its_variable() {
             "CORS_ALLOWED_ORIGINS",
         ),
         (&["--cors-allowed-origins=,"], "CORS_ALLOWED_ORIGINS"),
+        (
+            &["--cors-allowed-headers=trace parent"],
+            "CORS_ALLOWED_HEADERS",
+        ),
+        (
+            &["--cors-allowed-headers=traceparent,"],
+            "CORS_ALLOWED_HEADERS",
+        ),
+        (&["--cors-allowed-headers=x-é"], "CORS_ALLOWED_HEADERS"),
         (&["--jwks-ttl=soon"], "JWKS_TTL"),
         (&["--jwks-cooldown=0s"], "JWKS_COOLDOWN"),
         (&["--jwks-max-stale=10m"], "JWKS_MAX_STALE"),
@@ -223,6 +232,24 @@ fn cors_origins_are_normalised() {
             "https://app.example.com".into(),
             "http://localhost:5173".into()
         ])
+    );
+}
+
+#[test]
+fn cors_allowed_headers_are_lowercased_names_added_to_the_fixed_two() {
+    let listed = config(&["--cors-allowed-headers=TraceParent, x-request-id"]).expect("valid");
+    assert_eq!(listed.cors_headers, ["traceparent", "x-request-id"]);
+    // The Fetch standard's wildcard (any header but authorization, on calls without credentials).
+    let wildcard = config(&["--cors-allowed-headers=*"]).expect("valid");
+    assert_eq!(wildcard.cors_headers, ["*"]);
+    assert!(config(&[]).expect("valid").cors_headers.is_empty());
+    let clap_error = ServeArgs::from_flags(["--cors-allowed-headers", "a:b"]).expect_err("refused");
+    let text = ConfigError::from_clap(&clap_error)
+        .expect("a configuration error")
+        .to_string();
+    assert_eq!(
+        text,
+        "configuration error: CORS_ALLOWED_HEADERS (flag --cors-allowed-headers) must be comma-separated header names. Example: CORS_ALLOWED_HEADERS=traceparent"
     );
 }
 

@@ -5,6 +5,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use axum::http::HeaderName;
 use url::Url;
 
 /// How log lines are written.
@@ -100,6 +101,11 @@ pub struct JwksSettings {
 
 pub(super) fn trimmed(value: &str) -> Result<String, &'static str> {
     Ok(value.trim().to_owned())
+}
+
+/// One item of `CORS_ALLOWED_HEADERS`: an RFC 9110 token (a header name, lowercased, or `*`).
+pub(super) fn header_name(value: &str) -> Result<HeaderName, &'static str> {
+    HeaderName::try_from(value.trim()).map_err(|_| "must be comma-separated header names")
 }
 
 pub(super) fn port(value: &str) -> Result<u16, &'static str> {

@@ -14,7 +14,7 @@ use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Json};
 use axum::routing::get;
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 use crate::auth::{Authenticator, CognitoAuthLayer, ErrorBody};
 use crate::config::CorsOrigins;
@@ -38,6 +38,8 @@ pub struct AppState {
     pub dev: Option<Arc<DevIssuer>>,
     /// Allowed browser origins.
     pub cors: CorsOrigins,
+    /// Request headers allowed across origins besides `authorization` and `content-type`.
+    pub cors_headers: Vec<HeaderName>,
     /// Upper bound on one request.
     pub request_timeout: Duration,
 }
@@ -47,7 +49,7 @@ pub const DEV_JWKS_PATH: &str = "/dev/.well-known/jwks.json";
 /// Path that hands out `--dev` tokens.
 pub const DEV_TOKEN_PATH: &str = "/dev/token";
 
-fn cors(origins: &CorsOrigins) -> CorsLayer {
+fn cors(origins: &CorsOrigins, headers: &[HeaderName]) -> CorsLayer {
     let allow_origin = match origins {
         CorsOrigins::Any => AllowOrigin::any(),
         CorsOrigins::List(list) => {
@@ -58,7 +60,11 @@ fn cors(origins: &CorsOrigins) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(allow_origin)
         .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .allow_headers(AllowHeaders::list(
+            [header::AUTHORIZATION, header::CONTENT_TYPE]
+                .into_iter()
+                .chain(headers.to_vec()),
+        ))
         .expose_headers([header::WWW_AUTHENTICATE, header::RETRY_AFTER])
         .max_age(Duration::from_secs(600))
 }
@@ -101,7 +107,7 @@ pub fn router(state: AppState) -> Router {
     if let Some(issuer) = state.dev.clone() {
         open = open.merge(dev::router(issuer));
     }
-    let cors = cors(&state.cors);
+    let cors = cors(&state.cors, &state.cors_headers);
     protected
         .merge(open.method_not_allowed_fallback(method_not_allowed))
         .fallback(not_found)
@@ -120,4 +126,51 @@ pub fn router(state: AppState) -> Router {
                 HeaderValue::from_static("nosniff"),
             ),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::{Layer as _, ServiceExt as _};
+
+    use super::*;
+
+    // What a browser's preflight learns: the fixed two headers, then the configured ones.
+    async fn allowed_headers(extra: &[HeaderName]) -> String {
+        let preflight = Request::options("/")
+            .header(header::ORIGIN, "https://app.example.com")
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "GET")
+            .header(
+                header::ACCESS_CONTROL_REQUEST_HEADERS,
+                "authorization,traceparent",
+            )
+            .body(Body::empty())
+            .expect("request");
+        let inner = tower::service_fn(|_: Request<Body>| async {
+            Ok::<_, Infallible>(StatusCode::NO_CONTENT.into_response())
+        });
+        let answer = cors(&CorsOrigins::Any, extra)
+            .layer(inner)
+            .oneshot(preflight)
+            .await
+            .expect("answered");
+        let allowed = answer.headers().get(header::ACCESS_CONTROL_ALLOW_HEADERS);
+        allowed
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    #[tokio::test]
+    async fn the_preflight_allows_the_configured_headers_after_the_fixed_two() {
+        assert_eq!(allowed_headers(&[]).await, "authorization,content-type");
+        let extra = [HeaderName::from_static("traceparent")];
+        assert_eq!(
+            allowed_headers(&extra).await,
+            "authorization,content-type,traceparent"
+        );
+    }
 }

@@ -51,12 +51,9 @@ fn issuer_and_jwks_url_are_derived_from_the_pool_id() {
     );
     assert_eq!(config.client_ids, ["client-a", "client-b"]);
     assert_eq!(config.port, 3001);
-    assert_eq!(config.leeway, Duration::from_secs(60));
-    let url = Url::parse(EXAMPLE_JWKS_URL).expect("url");
-    assert_eq!(
-        JwksSettings::with_defaults(url.clone()),
-        config.jwks_settings(url)
-    );
+    assert_eq!(config.policy.leeway, Duration::from_secs(60));
+    // The crate's defaults are the documented ones.
+    assert_eq!(JwksSettings::default(), config.jwks);
 }
 
 #[test]
@@ -69,12 +66,12 @@ fn the_defaults_are_the_documented_ones() {
     assert_eq!(config.host.to_string(), "0.0.0.0");
     assert_eq!(config.cors, CorsOrigins::Any);
     let secs = Duration::from_secs;
-    assert_eq!(config.jwks_ttl, secs(3600));
-    assert_eq!(config.jwks_cooldown, secs(10));
-    assert_eq!(config.jwks_max_stale, secs(24 * 3600));
-    assert_eq!(config.jwks_fetch_timeout, secs(5));
-    assert_eq!(config.jwks_connect_timeout, secs(2));
-    assert_eq!(config.leeway, secs(60));
+    assert_eq!(config.jwks.ttl, secs(3600));
+    assert_eq!(config.jwks.cooldown, secs(10));
+    assert_eq!(config.jwks.max_stale, secs(24 * 3600));
+    assert_eq!(config.jwks.fetch_timeout, secs(5));
+    assert_eq!(config.jwks.connect_timeout, secs(2));
+    assert_eq!(config.policy.leeway, secs(60));
     assert_eq!(config.request_timeout, secs(10));
     assert_eq!(config.shutdown_grace, secs(20));
     assert_eq!(config.shutdown_delay, secs(5));
@@ -233,8 +230,8 @@ fn scopes_and_groups_are_space_separated() {
         "--cognito-required-groups=admins",
     ])
     .expect("valid");
-    assert_eq!(config.required_scopes, ["api/read", "api/write"]);
-    assert_eq!(config.required_groups, ["admins"]);
+    assert_eq!(config.policy.required_scopes, ["api/read", "api/write"]);
+    assert_eq!(config.policy.required_groups, ["admins"]);
 }
 
 #[test]

@@ -269,3 +269,142 @@ fn metrics_interval_and_token_cache_bound() {
         );
     }
 }
+
+#[test]
+fn extra_pools_are_named_in_json_and_checked() {
+    let flag = |json: &str| format!("--cognito-extra-pools={json}");
+    let config = config(&[&flag(
+        r#"[{"userPoolId": "us-east-1_XyZ789", "clientIds": ["c1", " c2 "]},
+            {"userPoolId": "local_5U65e7Q1", "region": "eu-central-1", "clientIds": ["c3"]},
+            {"issuer": "http://127.0.0.1:9229/local_pool", "jwksUrl": "http://127.0.0.1:9229/jwks.json", "clientIds": ["c4"]}]"#,
+    )])
+    .expect("valid");
+    let pools: Vec<(&str, &str, Vec<&str>)> = config
+        .extra_pools
+        .iter()
+        .map(|p| {
+            let ids = p.client_ids.iter().map(String::as_str).collect();
+            (p.issuer.as_str(), p.jwks_url.as_str(), ids)
+        })
+        .collect();
+    assert_eq!(
+        pools,
+        [
+            (
+                "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_XyZ789",
+                "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_XyZ789/.well-known/jwks.json",
+                vec!["c1", "c2"]
+            ),
+            (
+                "https://cognito-idp.eu-central-1.amazonaws.com/local_5U65e7Q1",
+                "https://cognito-idp.eu-central-1.amazonaws.com/local_5U65e7Q1/.well-known/jwks.json",
+                vec!["c3"]
+            ),
+            (
+                "http://127.0.0.1:9229/local_pool",
+                "http://127.0.0.1:9229/jwks.json",
+                vec!["c4"]
+            ),
+        ]
+    );
+    // Unset, blank-free empty list: no extra pool; the first pool's variables are unchanged.
+    assert!(self::config(&[]).expect("valid").extra_pools.is_empty());
+    assert!(
+        self::config(&[&flag("[]")])
+            .expect("valid")
+            .extra_pools
+            .is_empty()
+    );
+    assert_eq!(issuer(&config), cognito::EXAMPLE_ISSUER);
+}
+
+#[test]
+fn a_bad_extra_pool_names_the_variable_the_pool_and_the_member() {
+    let problem = |json: &str| -> String {
+        let flags = [
+            POOL.to_owned(),
+            CLIENTS.to_owned(),
+            format!("--cognito-extra-pools={json}"),
+        ];
+        match ServeArgs::from_flags(flags).map(ServeArgs::into_config) {
+            Err(clap) => ConfigError::from_clap(&clap)
+                .expect("a configuration error")
+                .to_string(),
+            Ok(Err(config)) => config.to_string(),
+            Ok(Ok(_)) => panic!("{json} was accepted"),
+        }
+    };
+    let cases = [
+        ("not json", "must be a JSON array of pools"),
+        (r#"{"userPoolId": "x"}"#, "must be a JSON array of pools"),
+        ("[5]", "pool 1: it is not a JSON object"),
+        (
+            r#"[{"clientIds": ["c"]}]"#,
+            "pool 1: it needs userPoolId or issuer",
+        ),
+        (
+            r#"[{"userPoolId": "us-east-1_A", "clientIds": ["c"]}, {"userPoolId": "us-east-1_B"}]"#,
+            "pool 2: clientIds must be a non-empty array",
+        ),
+        (
+            r#"[{"userPoolId": "us-east-1_A", "clientIds": []}]"#,
+            "pool 1: clientIds must be a non-empty array",
+        ),
+        (
+            r#"[{"userPoolId": "us-east-1_A", "clientIds": ["c"], "clientId": "c"}]"#,
+            "pool 1: it has a member other than",
+        ),
+        (
+            r#"[{"userPoolId": "local_A", "clientIds": ["c"]}]"#,
+            "pool 1: userPoolId does not start with a region",
+        ),
+        (
+            r#"[{"userPoolId": "us-east-1_A/b", "clientIds": ["c"]}]"#,
+            "pool 1: userPoolId has characters",
+        ),
+        (
+            r#"[{"userPoolId": "A", "region": "mars", "clientIds": ["c"]}]"#,
+            "pool 1: region is not an AWS region name",
+        ),
+        (
+            r#"[{"issuer": "ftp://x/y", "clientIds": ["c"]}]"#,
+            "pool 1: issuer must be an http(s) URL",
+        ),
+        (
+            r#"[{"issuer": "https://x.example/p", "jwksUrl": "https://u:p@x/y", "clientIds": ["c"]}]"#,
+            "pool 1: jwksUrl must be an http(s) URL",
+        ),
+        (
+            r#"[{"userPoolId": 5, "clientIds": ["c"]}]"#,
+            "pool 1: userPoolId, region, issuer and jwksUrl must be non-empty strings",
+        ),
+        (
+            r#"[{"userPoolId": "eu-west-1_AbCdEf123", "clientIds": ["c"]}]"#,
+            "names an issuer twice",
+        ),
+        (
+            r#"[{"userPoolId": "us-east-1_A", "clientIds": ["c"]}, {"issuer": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_A", "clientIds": ["d"]}]"#,
+            "names an issuer twice",
+        ),
+    ];
+    for (json, expected) in cases {
+        let text = problem(json);
+        assert!(
+            text.starts_with(
+                "configuration error: COGNITO_EXTRA_POOLS (flag --cognito-extra-pools) "
+            ),
+            "{text}"
+        );
+        assert!(text.contains(expected), "{json}: {text}");
+        assert!(
+            text.ends_with(&format!(
+                "Example: COGNITO_EXTRA_POOLS={EXAMPLE_EXTRA_POOLS}"
+            )),
+            "{text}"
+        );
+        // The value is never echoed (only its shape is described).
+        for secret in ["us-east-1_A/b", "ftp://x/y", "u:p@x", "mars", "clientId\""] {
+            assert!(!text.contains(secret), "{text} echoes {secret}");
+        }
+    }
+}

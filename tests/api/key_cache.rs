@@ -440,3 +440,42 @@ async fn known_keys_stop_being_trusted_after_the_max_stale_age() {
         "past max stale",
     );
 }
+
+#[tokio::test]
+async fn a_failed_fetch_is_logged_with_its_cause() {
+    // Nothing listens on this port: the connection is refused.
+    let closed = free_port();
+    let jwks_url = format!("http://127.0.0.1:{closed}/jwks.json");
+    let (mut child, port, lines) = randapi_with_stdout(&jwks_url, &[("SHUTDOWN_DELAY", "0s")]);
+    crate::common::raw::wait_until_serving(port).await;
+    // The start-up fetch was refused at once; a request for a key asks again.
+    let answer = http_client()
+        .get(format!("http://127.0.0.1:{port}/"))
+        .bearer_auth(token(&key("key-refused")))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+    send_signal(&child, "TERM");
+    assert_eq!(exit_status(&mut child).await.code(), Some(0));
+
+    let failures: Vec<serde_json::Value> = lines
+        .await
+        .expect("stdout")
+        .iter()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["message"] == "jwks fetch failed")
+        .collect();
+    assert!(!failures.is_empty(), "no failed fetch was logged");
+    for failure in &failures {
+        assert_eq!(failure["level"], "WARN", "{failure}");
+        let error = failure["error"].as_str().expect("an error field");
+        // reqwest's own message ("error sending request for url") is not enough: the cause under
+        // it is what an operator needs.
+        assert!(
+            error.contains("error sending request") && error.contains("Connection refused"),
+            "the cause is not named: {error}"
+        );
+        assert_eq!(failure["url"], jwks_url.as_str(), "{failure}");
+    }
+}

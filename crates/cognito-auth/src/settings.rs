@@ -51,6 +51,9 @@ impl UserPool {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
+        if !is_pool_id(pool_id) {
+            return Err(PoolIdError::BadPoolId);
+        }
         let region = region_from_pool_id(pool_id).ok_or(PoolIdError::NoRegion)?;
         Self::cognito_in(region, pool_id, client_ids)
     }

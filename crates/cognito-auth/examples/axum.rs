@@ -6,9 +6,10 @@
 //! ```
 //!
 //! It prints a `curl` line with a valid token. `GET /` answers the caller's `sub`, `GET /whoami`
-//! the verified claims as JSON; a token without the scope `api/read` is refused with 403 by a
-//! custom check of the tenant claim; `GET /health` needs no token. With Cognito, replace the
-//! local issuer by `UserPool::cognito("<pool id>", ["<app client id>"])`.
+//! the verified claims as JSON, `GET /health` needs no token. A token needs the scope
+//! `aws.cognito.signin.user.admin` (else 403), and a custom check refuses the tokens whose
+//! `custom:tenant` claim is `banned` (401 `tenant not allowed`). With Cognito, replace the local
+//! issuer by `UserPool::cognito("<pool id>", ["<app client id>"])?`.
 
 use std::sync::Arc;
 

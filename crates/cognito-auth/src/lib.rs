@@ -1,8 +1,6 @@
-//! Amazon Cognito access-token authentication as a tower layer: it verifies the bearer token of
-//! each request against the cached JWKS of the user pool the token's `iss` names, and hands the
-//! verified claims to the handler. Strict RS256 checks, fixed RFC 6750 refusals that never echo
-//! the token, a JWKS cache that survives Cognito's outages, and a bounded cache of verified tokens.
+#![doc = include_str!("../README.md")]
 //!
+//! The exports:
 //! - [`Authenticator`] (built by [`Authenticator::builder`] from [`UserPool`]s): the whole check
 //!   of one request; [`Authenticator::hydrate`] warms the keys, [`Authenticator::run_refresher`]
 //!   keeps them fresh.
@@ -16,34 +14,8 @@
 //! - [`AuthObserver`]: counters go out through it; the default does nothing.
 //! - [`TokenPolicy`], [`JwksSettings`], [`CheckedToken`]: the shared rules, how keys are fetched,
 //!   what a custom check sees.
-//! - [`local_issuer`] (feature `local-issuer`): a signing key and a JWKS served in-process, for
+//! - `local_issuer` (feature `local-issuer`): a signing key and a JWKS served in-process, for
 //!   tests and examples.
-//!
-//! ```
-//! use std::sync::Arc;
-//! use axum::{Router, routing::get};
-//! use cognito_auth::{AccessTokenClaims, Authenticator, CognitoAuthLayer, UserPool};
-//! use cognito_auth::local_issuer::LocalIssuer;
-//!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! // With Cognito: UserPool::cognito("eu-west-1_AbCdEf123", ["<app client id>"])?.
-//! // Here an issuer served by this process stands in for the pool.
-//! let issuer = LocalIssuer::start("my-app-client").await?;
-//! let pool: UserPool = issuer.pool();
-//!
-//! let auth = Arc::new(Authenticator::builder([pool]).build()?);
-//! auth.hydrate().await?; // the keys, before the first request
-//! tokio::spawn(auth.clone().run_refresher());
-//! let app: Router = Router::new()
-//!     .route("/", get(|claims: AccessTokenClaims| async move { claims.sub }))
-//!     .route_layer(CognitoAuthLayer::new(auth.clone()));
-//! # let _ = app;
-//!
-//! let claims = auth.verify(&issuer.access_token()?).await?;
-//! assert_eq!(claims.client_id, "my-app-client");
-//! # Ok(()) }
-//! ```
 
 #![warn(missing_docs)]
 #![deny(unsafe_code)]

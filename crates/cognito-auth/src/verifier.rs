@@ -465,7 +465,7 @@ impl Verifier {
 }
 
 /// The answer for one `Authorization` header value, synchronously and without a cache: header
-/// syntax, then [`Verifier::verify`] (the pipeline of every request) with `keys`, one fixed key
+/// syntax, then `Verifier::verify` (the pipeline of every request) with `keys`, one fixed key
 /// set per pool in the verifier's order, at `now` (Unix seconds). The entry point of the fuzz
 /// target and of the offline benchmarks.
 ///

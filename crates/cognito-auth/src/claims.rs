@@ -78,6 +78,11 @@ mod extract {
     use super::{AccessTokenClaims, VerifiedClaims};
     use crate::error::AuthError;
 
+    /// The claims the layer left in the request, if it ran.
+    fn verified(parts: &Parts) -> Option<&VerifiedClaims> {
+        parts.extensions.get::<VerifiedClaims>()
+    }
+
     impl<S: Send + Sync> FromRequestParts<S> for VerifiedClaims {
         type Rejection = AuthError;
 
@@ -85,11 +90,7 @@ mod extract {
             parts: &mut Parts,
             _state: &S,
         ) -> Result<Self, Self::Rejection> {
-            parts
-                .extensions
-                .get::<VerifiedClaims>()
-                .cloned()
-                .ok_or(AuthError::MissingToken)
+            verified(parts).cloned().ok_or(AuthError::MissingToken)
         }
     }
 
@@ -100,11 +101,8 @@ mod extract {
             parts: &mut Parts,
             _state: &S,
         ) -> Result<Self, Self::Rejection> {
-            parts
-                .extensions
-                .get::<VerifiedClaims>()
-                .map(|claims| claims.0.as_ref().clone())
-                .ok_or(AuthError::MissingToken)
+            let claims = verified(parts).ok_or(AuthError::MissingToken)?;
+            Ok(claims.0.as_ref().clone())
         }
     }
 
@@ -115,10 +113,7 @@ mod extract {
             parts: &mut Parts,
             _state: &S,
         ) -> Result<Option<Self>, Self::Rejection> {
-            Ok(parts
-                .extensions
-                .get::<VerifiedClaims>()
-                .map(|claims| claims.0.as_ref().clone()))
+            Ok(verified(parts).map(|claims| claims.0.as_ref().clone()))
         }
     }
 }

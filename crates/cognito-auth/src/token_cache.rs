@@ -250,6 +250,11 @@ mod tests {
     const LEEWAY: u64 = 60;
     const MIB: u64 = 1024 * 1024;
 
+    /// Caches the token `token` of pool 0, generation 1, for user `sub`, valid until `exp`.
+    fn put(cache: &TokenCache, token: &str, sub: &str, exp: u64) {
+        cache.insert(TokenDigest::of(token), claims(sub, exp), None, (0, 1), NOW);
+    }
+
     /// Pool 0's key set is at `current` now.
     fn generation(current: u64) -> impl FnOnce(usize) -> Option<u64> {
         move |pool| (pool == 0).then_some(current)
@@ -324,20 +329,8 @@ mod tests {
     #[test]
     fn the_sweep_frees_entries_past_exp_plus_leeway() {
         let cache = TokenCache::new(MIB, LEEWAY);
-        cache.insert(
-            TokenDigest::of("short"),
-            claims("a", NOW + 10),
-            None,
-            (0, 1),
-            NOW,
-        );
-        cache.insert(
-            TokenDigest::of("long"),
-            claims("b", NOW + 3600),
-            None,
-            (0, 1),
-            NOW,
-        );
+        put(&cache, "short", "a", NOW + 10);
+        put(&cache, "long", "b", NOW + 3600);
         cache.remove_expired(NOW + 10 + LEEWAY - 1);
         assert_eq!(cache.len(), 2);
         cache.remove_expired(NOW + 10 + LEEWAY);
@@ -384,13 +377,7 @@ mod tests {
         let cache = TokenCache::new(MIB, LEEWAY);
         for i in 0..20_000 {
             let token = format!("token-{i}");
-            cache.insert(
-                TokenDigest::of(&token),
-                claims(&token, NOW + 300),
-                None,
-                (0, 1),
-                NOW,
-            );
+            put(&cache, &token, &token, NOW + 300);
         }
         assert!(cache.weight() <= MIB, "{} bytes", cache.weight());
         // About 300 bytes an entry: a full cache holds thousands, not a handful.
@@ -438,13 +425,7 @@ mod tests {
         }
         for i in 0..10_000 {
             let token = format!("cold-{i}");
-            cache.insert(
-                TokenDigest::of(&token),
-                claims(&token, NOW + 300),
-                None,
-                (0, 1),
-                NOW,
-            );
+            put(&cache, &token, &token, NOW + 300);
         }
         let kept = hot
             .iter()

@@ -54,7 +54,11 @@ async fn whoami(request: Request<String>) -> Result<Response<String>, Infallible
     Ok(Response::new(sub))
 }
 
-fn get(token: Option<&str>) -> Request<String> {
+/// `service`'s answer to a request with `Authorization: Bearer <token>`, or without the header.
+async fn get<S>(service: &mut S, token: Option<&str>) -> Response<String>
+where
+    S: Service<Request<String>, Response = Response<String>, Error = Infallible>,
+{
     let mut request = Request::new(String::new());
     if let Some(token) = token {
         request.headers_mut().insert(
@@ -62,7 +66,8 @@ fn get(token: Option<&str>) -> Request<String> {
             format!("Bearer {token}").parse().expect("header"),
         );
     }
-    request
+    let ready = service.ready().await.expect("ready");
+    ready.call(request).await.expect("answer")
 }
 
 #[tokio::test]
@@ -80,13 +85,7 @@ async fn the_layer_admits_refuses_and_tells_the_observer() {
     let token = issuer.access_token().expect("token");
 
     for _ in 0..3 {
-        let answer = service
-            .ready()
-            .await
-            .expect("ready")
-            .call(get(Some(&token)))
-            .await
-            .expect("answer");
+        let answer = get(&mut service, Some(&token)).await;
         assert_eq!(answer.status(), StatusCode::OK);
         assert_eq!(answer.body(), "7c9e6679-7425-40de-944b-e07fc1f90ae7");
         assert!(matches!(
@@ -94,8 +93,7 @@ async fn the_layer_admits_refuses_and_tells_the_observer() {
             Some(AuthOutcome::Verified(_))
         ));
     }
-    let missing = service.ready().await.expect("ready").call(get(None)).await;
-    let missing = missing.expect("answer");
+    let missing = get(&mut service, None).await;
     assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(missing.headers()[header::WWW_AUTHENTICATE], "Bearer");
     assert_eq!(
@@ -106,13 +104,7 @@ async fn the_layer_admits_refuses_and_tells_the_observer() {
     let mut expired = issuer.claims();
     expired["exp"] = json!(1);
     let expired = issuer.key().sign(&expired).expect("sign");
-    let answer = service
-        .ready()
-        .await
-        .expect("ready")
-        .call(get(Some(&expired)))
-        .await
-        .expect("answer");
+    let answer = get(&mut service, Some(&expired)).await;
     assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         answer

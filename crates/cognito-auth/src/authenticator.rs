@@ -185,7 +185,9 @@ impl KeySource for [JwksCache] {
     async fn key(&self, pool: usize, kid: &str) -> Result<Arc<VerifyingKey>, AuthError> {
         match self.get(pool) {
             Some(cache) => cache.key(kid).await,
-            None => Err(AuthError::InvalidToken(crate::InvalidToken::WrongIssuer)),
+            None => Err(AuthError::InvalidToken(
+                crate::error::InvalidToken::WrongIssuer,
+            )),
         }
     }
 }

@@ -149,7 +149,7 @@ pub fn unix_now() -> u64 {
 #[derive(Debug)]
 pub struct LocalIssuer {
     key: SigningKey,
-    pool: crate::UserPool,
+    pool: crate::settings::UserPool,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -177,7 +177,7 @@ impl LocalIssuer {
             .map_err(std::io::Error::other)?;
         Ok(Self {
             key,
-            pool: crate::UserPool {
+            pool: crate::settings::UserPool {
                 issuer,
                 jwks_url,
                 client_ids: vec![client_id.to_owned()],
@@ -187,7 +187,7 @@ impl LocalIssuer {
     }
 
     /// The user pool of this issuer: its issuer, JWKS URL and client id.
-    pub fn pool(&self) -> crate::UserPool {
+    pub fn pool(&self) -> crate::settings::UserPool {
         self.pool.clone()
     }
 

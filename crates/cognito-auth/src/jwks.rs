@@ -1,8 +1,9 @@
-//! The JWKS cache: fetches the user pool's signing keys, keeps them, refreshes them.
+//! The JWKS cache of one user pool: fetches its signing keys, keeps them, refreshes them.
 //!
 //! The rules:
-//! - a background task fetches at start and refreshes before the TTL; requests never wait for a
-//!   refresh of keys they already have (reads take a short `RwLock` read of an `Arc`);
+//! - `hydrate` (or the background task) fetches at start, the task refreshes before the TTL;
+//!   requests never wait for a refresh of keys they already have (reads take a short `RwLock`
+//!   read of an `Arc`);
 //! - one fetch at a time: every caller that needs a fetch queues on one lock, and a caller that
 //!   finds a fetch finished while it waited uses that result instead of fetching again;
 //! - an unknown `kid` causes at most one fetch per cooldown, and failed fetches start the cooldown
@@ -11,8 +12,10 @@
 //! - each fetch has a timeout, a connect timeout, a body cap, a `User-Agent`, no redirects; only
 //!   RSA keys for signatures with a 2048- to 8192-bit modulus are kept, and a set without one is
 //!   a failed fetch;
-//! - each key is parsed once per fetched set into aws-lc-rs's verification form
-//!   ([`VerifyingKey`]);
+//! - each key is made once per fetched set into jsonwebtoken's `DecodingKey` ([`VerifyingKey`]);
+//! - a failed fetch is logged with its whole cause ([`error_chain`]: connection refused, timeout,
+//!   TLS, DNS, status, size, parse), never with the body; a `503` says whether the pool has no
+//!   usable key set at all or only lacks the kid while the JWKS is down ([`Unavailable`]);
 //! - a fetch that returns the same keys (same kids, same `n` and `e`) keeps the set's generation
 //!   and its key objects and only renews its age, so the verified-token cache stays valid: a
 //!   flood of unknown kids, or the TTL refresh, cannot empty it. Any change of the set (a key

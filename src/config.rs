@@ -4,8 +4,9 @@
 //! extra pools), and each default is written once, in its `default_value` below; the README's
 //! Configuration table and `.env.sample` show the same. The auth variables are grouped
 //! ([`PoolArgs`], [`PolicyArgs`], [`JwksArgs`]) and each group becomes the `cognito-auth` setting
-//! it is about, once. [`ServeArgs::into_config`] keeps only the rules that span several values. Every argument's value name is its environment variable (clap's default for a
-//! field named like the variable), so a bad value is reported by variable:
+//! it is about, once. [`ServeArgs::into_config`] keeps only the rules that span several values.
+//! Every argument's value name is its environment variable (clap's default for a field named like
+//! the variable), so a bad value is reported by variable:
 //! [`ConfigError::from_clap`] turns clap's error into one line with an example, and the binary
 //! exits with code 2. A bad value never reaches a request.
 //!

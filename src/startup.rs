@@ -156,11 +156,6 @@ impl Application {
         &self.auth.jwks()[0]
     }
 
-    /// The key caches of every pool, the first pool's first.
-    pub fn pools(&self) -> &[JwksCache] {
-        self.auth.jwks()
-    }
-
     /// The open-connection count and the cap, for an "open connections" gauge. Clone it before
     /// running the server; it stays current while the server runs.
     pub fn connection_stats(&self) -> ConnectionStats {

@@ -46,7 +46,7 @@ const MIN_MODULUS_BITS: usize = 2048;
 /// the size, so a bigger key would make every request slow (8192 bits is about 0.5 ms).
 const MAX_MODULUS_BITS: usize = 8192;
 
-/// Why a fetch failed. Logged with its whole cause ([`error_chain`]), never sent to clients, and
+/// Why a fetch failed. Logged with its whole source chain, never sent to clients, and
 /// never with the body.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -72,7 +72,7 @@ pub enum FetchError {
 
 /// `error` and each of its sources, joined by `: `: "request failed: error sending request for
 /// url (...): client error (Connect): tcp connect error: Connection refused (os error 111)".
-pub fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -42,7 +42,7 @@ pub use claims::{AccessTokenClaims, VerifiedClaims, split_scopes};
 pub use error::{
     AuthError, Insufficient, InvalidToken, REFUSAL_CODE_COUNT, Unavailable, refusal_codes,
 };
-pub use jwks::{FetchError, JwksCache, USER_AGENT, error_chain};
+pub use jwks::{FetchError, JwksCache, USER_AGENT};
 pub use layer::{AuthOutcome, CognitoAuth, CognitoAuthLayer};
 pub use observer::{AuthObserver, NoObserver};
 pub use reqwest::Url;

@@ -84,6 +84,6 @@ async fn each_pool_accepts_its_own_tokens_with_its_own_keys_and_clients() {
     for (token, reason, case) in &refusals {
         assert_invalid_token(&app.get_root(Some(token)).await, reason, token, &app, case);
     }
-    // Within the cooldown: the unknown kid made no refetch, and the foreign iss no fetch at all.
+    // Within the cooldown: the unknown kid made no refetch, nor did the foreign iss (a known kid).
     assert_eq!((first.requests(), second.requests()), (1, 1));
 }

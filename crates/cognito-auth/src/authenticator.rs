@@ -185,8 +185,9 @@ impl KeySource for [JwksCache] {
     async fn key(&self, pool: usize, kid: &str) -> Result<Arc<VerifyingKey>, AuthError> {
         match self.get(pool) {
             Some(cache) => cache.key(kid).await,
+            // The verifier names only its own pools, and the builder makes a cache for each.
             None => Err(AuthError::InvalidToken(
-                crate::error::InvalidToken::WrongIssuer,
+                crate::error::InvalidToken::UnknownKey,
             )),
         }
     }

@@ -65,8 +65,10 @@ impl CheckedToken<'_> {
 pub(crate) struct UnverifiedToken<'t> {
     /// The header's `kid`: a lookup key into the pool's JWKS, never used as a path or URL.
     pub(crate) kid: String,
-    /// The index of the pool its `iss` names.
+    /// The index of the pool its `iss` names (the first pool when it names none).
     pub(crate) pool: usize,
+    /// Whether `iss` names a pool: checked with the claims, after the signature.
+    known_issuer: bool,
     message: &'t str,
     signature: &'t str,
     payload: Vec<u8>,
@@ -278,8 +280,9 @@ impl Verifier {
         &self.policy
     }
 
-    /// The whole check of one token at `now` (Unix seconds), with keys from `keys`: steps 1 to 3
-    /// ([`Verifier::parse`]), the key lookup, the signature, then the claims.
+    /// The whole check of one token at `now` (Unix seconds), with keys from `keys`: steps 1 and 2
+    /// ([`Verifier::parse`]), the key lookup in the pool `iss` names, the signature, then the
+    /// claims.
     ///
     /// # Errors
     ///
@@ -306,8 +309,8 @@ impl Verifier {
         })
     }
 
-    /// Steps 1 to 3: size, three base64url segments of JSON objects, `alg` exactly `RS256`, no
-    /// `crit`, a string `kid`, claims of the right types, and an `iss` that names a pool.
+    /// Steps 1 and 2: size, three base64url segments of JSON objects, `alg` exactly `RS256`, no
+    /// `crit`, a string `kid`, claims of the right types; and the pool its `iss` names.
     ///
     /// # Errors
     ///
@@ -343,17 +346,19 @@ impl Verifier {
         };
         let claims: RawClaims =
             serde_json::from_slice(&payload_json).map_err(|_| InvalidToken::MalformedClaims)?;
-        // The `iss` selects the pool whose keys may have signed the token. It is not trusted
-        // yet, only used to refuse: a token that names no pool costs no key lookup.
-        let pool = self
+        // The `iss` selects the pool whose keys may have signed the token; it is checked with the
+        // other claims once the signature verified, as with one pool (so the README's order
+        // holds): a token whose `iss` names no pool is looked up in the first pool's keys, and
+        // refused `issuer not allowed` if its signature verifies.
+        let found = self
             .pools
             .iter()
-            .position(|pool| claims.iss.as_deref() == Some(pool.issuer.as_str()))
-            .ok_or(InvalidToken::WrongIssuer)?;
+            .position(|pool| claims.iss.as_deref() == Some(pool.issuer.as_str()));
         let message = &token[..header.len() + 1 + payload.len()];
         Ok(UnverifiedToken {
             kid,
-            pool,
+            pool: found.unwrap_or(0),
+            known_issuer: found.is_some(),
             message,
             signature,
             payload: payload_json,
@@ -375,6 +380,7 @@ impl Verifier {
         let UnverifiedToken {
             kid,
             pool,
+            known_issuer,
             payload,
             claims,
             ..
@@ -384,6 +390,9 @@ impl Verifier {
         let leeway = policy.leeway.as_secs();
         let invalid = |reason| Err(AuthError::InvalidToken(reason));
 
+        if !known_issuer {
+            return invalid(InvalidToken::WrongIssuer);
+        }
         match claims.token_use.as_deref() {
             Some("access") => {}
             Some("id") => return invalid(InvalidToken::IdToken),

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use randapi::dev::{SigningKey, access_claims, jwks};
+use cognito_auth::local_issuer::{SigningKey, access_claims, jwks};
 use serde_json::json;
 
 /// Seconds since the Unix epoch.

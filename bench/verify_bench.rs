@@ -12,11 +12,10 @@
 //! - `rs256/components_key`: aws-lc-rs building the key from `n`/`e` on each call, as
 //!   jsonwebtoken's aws-lc backend does for a JWK;
 //! - `rs256/jsonwebtoken`: `jsonwebtoken::crypto::verify` with a `DecodingKey` from the JWK
-//!   (base64 of the signature, key build, verify): what `Verifier::verify_signature` did before
-//!   keys were parsed once per fetched set;
-//! - `rs256/base64_and_preparsed`: base64 of the signature, then `verify_sig` with the key
-//!   parsed once: what `Verifier::verify_signature` does now with the JWKS's pre-parsed key;
-//! - `verify/verdict_uncached`: `randapi::auth::verdict`, header to claims with no cache;
+//!   (base64 of the signature, key build, verify): what the pipeline's signature check does;
+//! - `rs256/base64_and_preparsed`: base64 of the signature, then `verify_sig` with a key
+//!   parsed once (what the signature check did before it used jsonwebtoken);
+//! - `verify/verdict_uncached`: `cognito_auth::verdict`, header to claims with no cache;
 //! - `verify/authenticator_uncached` and `verify/authenticator_cached_hit`: the server's
 //!   `Authenticator::verify` (keys from a JWKS served on 127.0.0.1), cache off and on.
 
@@ -27,10 +26,9 @@ use std::time::Duration;
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cognito_auth::local_issuer::{SigningKey, access_claims, jwks};
+use cognito_auth::{Authenticator, TokenPolicy, UserPool, Verifier, parse_jwks, verdict};
 use criterion::{Criterion, criterion_group, criterion_main};
-use randapi::auth::{Authenticator, JwksCache, Verifier, parse_jwks, verdict};
-use randapi::config::{JwksSettings, TokenPolicy};
-use randapi::dev::{SigningKey, access_claims, jwks};
 
 const ISSUER: &str = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_BenchPool";
 const CLIENT: &str = "benchclient0123456789abcd";
@@ -42,13 +40,12 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn policy() -> TokenPolicy {
-    TokenPolicy {
+/// The bench pool, its keys at `jwks_url`.
+fn pool(jwks_url: &str) -> UserPool {
+    UserPool {
         issuer: ISSUER.into(),
+        jwks_url: jwks_url.parse().expect("url"),
         client_ids: vec![CLIENT.into()],
-        required_scopes: vec![],
-        required_groups: vec![],
-        leeway: Duration::from_secs(60),
     }
 }
 
@@ -79,9 +76,12 @@ fn benches(c: &mut Criterion) {
     let parsed = components
         .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
         .expect("parsed key");
-    let keys = parse_jwks(jwks_json.to_string().as_bytes()).expect("jwks");
+    let keys = [parse_jwks(jwks_json.to_string().as_bytes()).expect("jwks")];
     let decoding_key = jsonwebtoken::DecodingKey::from_rsa_raw_components(&n, &e);
-    let verifier = Verifier::new(policy());
+    let verifier = Verifier::new(
+        &[pool("https://example.invalid/jwks.json")],
+        TokenPolicy::default(),
+    );
 
     let mut rs256 = c.benchmark_group("rs256");
     rs256.bench_function("preparsed_key", |b| {
@@ -138,12 +138,16 @@ fn benches(c: &mut Criterion) {
             axum::routing::get(move || std::future::ready(body.clone())),
         );
         tokio::spawn(async move { axum::serve(listener, app).await });
-        let url = url::Url::parse(&format!("http://{addr}/jwks.json")).expect("url");
-        let settings = JwksSettings::with_defaults(url);
-        let cache = JwksCache::new(JwksCache::http_client(&settings).expect("client"), settings);
-        let cached = Authenticator::new(Verifier::new(policy()), cache.clone());
-        let uncached = Authenticator::with_cache_bytes(Verifier::new(policy()), cache, 0);
+        let url = format!("http://{addr}/jwks.json");
+        let cached = Authenticator::builder([pool(&url)])
+            .build()
+            .expect("authenticator");
+        let uncached = Authenticator::builder([pool(&url)])
+            .token_cache_bytes(0)
+            .build()
+            .expect("authenticator");
         cached.verify(&token).await.expect("valid token");
+        uncached.verify(&token).await.expect("valid token");
         (cached, uncached)
     });
     let (cached, uncached) = (Arc::new(cached), Arc::new(uncached));

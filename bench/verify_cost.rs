@@ -7,10 +7,11 @@
 //!
 //! Variants: `preparsed` (aws-lc-rs, RSA key parsed once), `components` (aws-lc-rs, key built
 //! from n/e on each call), `jsonwebtoken` (`jsonwebtoken::crypto::verify` with a `DecodingKey`
-//! from the JWK, what `Verifier::verify_signature` did before keys were parsed once),
-//! `signature` (base64 of the signature, then `verify_sig` with the key parsed once: what
-//! `Verifier::verify_signature` does now), `verdict` (`randapi::auth::verdict`, header to claims,
-//! no cache), `digest` (SHA-256 of the token, the verified-token cache's key).
+//! made once from the JWK: what the pipeline's signature check does), `signature` (base64 of the
+//! signature, then `verify_sig` with the key parsed once: what it did before jsonwebtoken),
+//! `verdict` (`cognito_auth::verdict`, header to claims through the pipeline every request's
+//! full check runs, no cache: the cost of a cache miss), `digest` (SHA-256 of the token, the
+//! verified-token cache's key).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -19,9 +20,8 @@ use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use randapi::auth::{Verifier, parse_jwks, verdict};
-use randapi::config::TokenPolicy;
-use randapi::dev::{SigningKey, access_claims, jwks};
+use cognito_auth::local_issuer::{SigningKey, access_claims, jwks};
+use cognito_auth::{TokenPolicy, UserPool, Verifier, parse_jwks, verdict};
 
 const ISSUER: &str = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_BenchPool";
 
@@ -56,15 +56,16 @@ fn main() {
     let parsed = components
         .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
         .expect("parsed");
-    let keys = parse_jwks(jwks_json.to_string().as_bytes()).expect("jwks");
+    let keys = [parse_jwks(jwks_json.to_string().as_bytes()).expect("jwks")];
     let decoding_key = jsonwebtoken::DecodingKey::from_rsa_raw_components(&n, &e);
-    let verifier = Verifier::new(TokenPolicy {
-        issuer: ISSUER.into(),
-        client_ids: vec!["c".into()],
-        required_scopes: vec![],
-        required_groups: vec![],
-        leeway: Duration::from_secs(60),
-    });
+    let verifier = Verifier::new(
+        &[UserPool {
+            issuer: ISSUER.into(),
+            jwks_url: cognito_auth::jwks_url(ISSUER).parse().expect("url"),
+            client_ids: vec!["c".into()],
+        }],
+        TokenPolicy::default(),
+    );
     let header = format!("Bearer {token}");
 
     let variants = [

@@ -15,9 +15,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use aws_lc_rs::signature::RSA_PSS_SHA256;
-use randapi::auth::{Verifier, parse_jwks, verdict};
-use randapi::config::TokenPolicy;
-use randapi::dev::{RSA_PKCS1_SHA256, SigningKey, access_claims, b64, jwks};
+use cognito_auth::local_issuer::{RSA_PKCS1_SHA256, SigningKey, access_claims, b64, jwks};
+use cognito_auth::{TokenPolicy, UserPool, Verifier, parse_jwks, verdict};
 use serde_json::{Value, json};
 
 /// The fuzz target's clock, issuer and client (keep in step with `fuzz_targets/verdict.rs`).
@@ -206,14 +205,19 @@ fn write(dir: &std::path::Path) -> Result<usize, Box<dyn std::error::Error>> {
     std::fs::write(dir.join("jwks.json"), format!("{}\n", jwks(&[&key])))?;
     // The fuzz target's policy: each seed's verdict is printed, so the corpus is known to hold
     // accepted tokens as well as each kind of refusal.
-    let verifier = Verifier::new(TokenPolicy {
-        issuer: ISSUER.into(),
-        client_ids: vec![CLIENT.into()],
-        required_scopes: vec!["api/read".into()],
-        required_groups: vec!["admins".into()],
-        leeway: Duration::from_secs(60),
-    });
-    let keys = parse_jwks(jwks(&[&key]).to_string().as_bytes())?;
+    let verifier = Verifier::new(
+        &[UserPool {
+            issuer: ISSUER.into(),
+            jwks_url: cognito_auth::jwks_url(ISSUER).parse()?,
+            client_ids: vec![CLIENT.into()],
+        }],
+        TokenPolicy {
+            required_scopes: vec!["api/read".into()],
+            required_groups: vec!["admins".into()],
+            leeway: Duration::from_secs(60),
+        },
+    );
+    let keys = [parse_jwks(jwks(&[&key]).to_string().as_bytes())?];
     for (name, value) in &seeds {
         std::fs::write(corpus.join(name), value)?;
         let outcome = match verdict(value.as_bytes(), &verifier, &keys, NOW) {

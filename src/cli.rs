@@ -1,5 +1,6 @@
 //! The command line: `randapi` (or `randapi serve`) serves, `randapi healthcheck` probes a running server,
-//! `randapi token` signs in to Cognito and prints an access token.
+//! `randapi token` signs in to Cognito and prints an access token. The exit codes are in
+//! [`crate::exit`].
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -9,6 +10,7 @@ use std::ffi::OsString;
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 use crate::config::{ConfigError, ServeArgs};
+use crate::exit::{EXIT_FAILED, EXIT_USAGE};
 use crate::startup::Application;
 use crate::telemetry;
 use crate::token::TokenArgs;
@@ -43,11 +45,6 @@ pub struct HealthcheckArgs {
     #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
 }
-
-/// Exit code for a failure: Cognito refused, the server stopped with an error, a probe failed.
-pub const EXIT_FAILED: u8 = 1;
-/// Exit code for a usage error: a bad configuration, flag or variable stops the start.
-pub const EXIT_USAGE: u8 = 2;
 
 /// The command line with `serve` inserted when no subcommand is named, so the server's settings
 /// are parsed (and their variables read) only when serving: a bad `PORT` must not stop

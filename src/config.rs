@@ -1,10 +1,12 @@
 //! Configuration: environment variables (each also a flag), checked once at start.
 //!
-//! clap parses and types every value (port, address, durations, URLs, origins, log format), and
-//! each default is written once, in its `default_value` below; the README's Configuration table
-//! and `.env.sample` show the same. [`ServeArgs::into_config`] keeps only the rules that span
-//! several values. Every argument's value name is its environment variable (clap's default for a
-//! field named like the variable), so a bad value is reported by variable:
+//! clap parses and types every value (port, address, durations, URLs, origins, log format, the
+//! extra pools), and each default is written once, in its `default_value` below; the README's
+//! Configuration table and `.env.sample` show the same. The auth variables are grouped
+//! ([`PoolArgs`], [`PolicyArgs`], [`JwksArgs`]) and each group becomes the `cognito-auth` setting
+//! it is about, once. [`ServeArgs::into_config`] keeps only the rules that span several values.
+//! Every argument's value name is its environment variable (clap's default for a field named like
+//! the variable), so a bad value is reported by variable:
 //! [`ConfigError::from_clap`] turns clap's error into one line with an example, and the binary
 //! exits with code 2. A bad value never reaches a request.
 //!
@@ -16,7 +18,7 @@
 //!     .expect("flags parse")
 //!     .into_config()
 //!     .expect("valid");
-//! config.required_groups = vec!["admins".into()];
+//! config.policy.required_groups = vec!["admins".into()];
 //! assert_eq!(config.keys, KeySource::Dev);
 //! ```
 
@@ -29,15 +31,16 @@ use std::time::Duration;
 
 use axum::http::HeaderName;
 use clap::{Args as _, FromArgMatches as _};
+use cognito_auth::{JwksSettings, TokenPolicy, UserPool, split_scopes};
 use url::Url;
 
 mod values;
 
 use values::header_name;
-pub use values::{CorsOrigins, JwksSettings, LogFormat, TokenPolicy};
+pub use values::{CorsOrigins, ExtraPools, LogFormat};
 use values::{
-    byte_size, duration, http_url, ip, issuer_url, metrics_interval, port, positive_count,
-    positive_duration, trimmed,
+    byte_size, duration, extra_pools, http_url, ip, issuer_url, metrics_interval, port,
+    positive_count, positive_duration, trimmed,
 };
 
 use crate::cognito::{self, EXAMPLE_CLIENT_ID, EXAMPLE_ISSUER, EXAMPLE_JWKS_URL, EXAMPLE_POOL_ID};
@@ -47,6 +50,10 @@ pub const MAX_LEEWAY: Duration = Duration::from_secs(60);
 
 /// Largest JWKS body accepted (Cognito's is about 1 KiB).
 pub const MAX_JWKS_BYTES: usize = 64 * 1024;
+
+/// An example of `COGNITO_EXTRA_POOLS`.
+pub const EXAMPLE_EXTRA_POOLS: &str =
+    r#"[{"userPoolId":"us-east-1_AbCdEf456","clientIds":["2example23456789abcdefghij"]}]"#;
 
 /// The client id that `--dev` tokens carry when `COGNITO_CLIENT_IDS` is not set.
 pub const DEV_CLIENT_ID: &str = "randapi-dev-client";
@@ -62,37 +69,17 @@ pub struct ServeArgs {
     #[arg(long, env = "HOST", default_value = "0.0.0.0", value_parser = ip)]
     pub host: IpAddr,
 
-    /// Cognito user pool id, e.g. `eu-west-1_AbCdEf123`; the region is read from its prefix.
-    #[arg(long, env = "COGNITO_USER_POOL_ID", value_parser = trimmed)]
-    pub cognito_user_pool_id: Option<String>,
+    /// The user pools whose tokens are accepted.
+    #[command(flatten)]
+    pub pools: PoolArgs,
 
-    /// Region of the user pool, only when it cannot be read from the pool id.
-    #[arg(long, env = "COGNITO_REGION", value_parser = trimmed)]
-    pub cognito_region: Option<String>,
+    /// The rules every token must meet.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 
-    /// Fallback region (set by ECS and the AWS CLI).
-    #[arg(long, env = "AWS_REGION", hide = true, value_parser = trimmed)]
-    pub aws_region: Option<String>,
-
-    /// Comma-separated app client ids allowed in the access token's `client_id`.
-    #[arg(long, env = "COGNITO_CLIENT_IDS", value_delimiter = ',', value_parser = trimmed)]
-    pub cognito_client_ids: Vec<String>,
-
-    /// The exact `iss` expected; overrides the one derived from the pool id.
-    #[arg(long, env = "COGNITO_ISSUER", value_parser = issuer_url)]
-    pub cognito_issuer: Option<String>,
-
-    /// Where the signing keys are fetched (default: `{issuer}/.well-known/jwks.json`).
-    #[arg(long, env = "COGNITO_JWKS_URL", value_parser = http_url)]
-    pub cognito_jwks_url: Option<Url>,
-
-    /// Space-separated scopes; a token needs at least one of them (split as a `scope` claim is).
-    #[arg(long, env = "COGNITO_REQUIRED_SCOPES")]
-    pub cognito_required_scopes: Option<String>,
-
-    /// Space-separated groups; `cognito:groups` needs at least one of them.
-    #[arg(long, env = "COGNITO_REQUIRED_GROUPS", value_delimiter = ' ', value_parser = trimmed)]
-    pub cognito_required_groups: Vec<String>,
+    /// How the signing keys are fetched and trusted.
+    #[command(flatten)]
+    pub jwks: JwksArgs,
 
     /// Comma-separated origins allowed to call the API from a browser, or `*`.
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", default_value = "*", value_parser = CorsOrigins::parse)]
@@ -106,30 +93,6 @@ pub struct ServeArgs {
     /// `json` (CloudWatch) or `text`; default `text` on a terminal, else `json`.
     #[arg(long, env = "LOG_FORMAT", value_enum, ignore_case = true)]
     pub log_format: Option<LogFormat>,
-
-    /// How long the signing keys are trusted before a background refresh replaces them.
-    #[arg(long, env = "JWKS_TTL", default_value = "1h", value_parser = positive_duration)]
-    pub jwks_ttl: Duration,
-
-    /// Least time between two JWKS fetches caused by requests (unknown kid, failed fetch).
-    #[arg(long, env = "JWKS_COOLDOWN", default_value = "10s", value_parser = positive_duration)]
-    pub jwks_cooldown: Duration,
-
-    /// How long known keys stay in use while refreshes fail (stale-if-error); at least JWKS_TTL.
-    #[arg(long, env = "JWKS_MAX_STALE", default_value = "24h", value_parser = positive_duration)]
-    pub jwks_max_stale: Duration,
-
-    /// Whole-fetch timeout of one JWKS request.
-    #[arg(long, env = "JWKS_FETCH_TIMEOUT", default_value = "5s", value_parser = positive_duration)]
-    pub jwks_fetch_timeout: Duration,
-
-    /// Connect timeout of one JWKS request.
-    #[arg(long, env = "JWKS_CONNECT_TIMEOUT", default_value = "2s", value_parser = positive_duration)]
-    pub jwks_connect_timeout: Duration,
-
-    /// Clock leeway for `exp`, `nbf` and `iat` (at most 60s).
-    #[arg(long, env = "CLOCK_LEEWAY", default_value = "60s", value_parser = duration)]
-    pub clock_leeway: Duration,
 
     /// Upper bound on the time one request may take.
     #[arg(long, env = "REQUEST_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
@@ -172,6 +135,119 @@ pub struct ServeArgs {
     pub dev: bool,
 }
 
+/// The user pools: the first named by `COGNITO_USER_POOL_ID` (or `COGNITO_ISSUER`), more in
+/// `COGNITO_EXTRA_POOLS`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct PoolArgs {
+    /// Cognito user pool id, e.g. `eu-west-1_AbCdEf123`; the region is read from its prefix.
+    #[arg(long, env = "COGNITO_USER_POOL_ID", value_parser = trimmed)]
+    pub cognito_user_pool_id: Option<String>,
+
+    /// Region of the user pool, only when it cannot be read from the pool id.
+    #[arg(long, env = "COGNITO_REGION", value_parser = trimmed)]
+    pub cognito_region: Option<String>,
+
+    /// Fallback region (set by ECS and the AWS CLI).
+    #[arg(long, env = "AWS_REGION", hide = true, value_parser = trimmed)]
+    pub aws_region: Option<String>,
+
+    /// Comma-separated app client ids allowed in the access token's `client_id`.
+    #[arg(long, env = "COGNITO_CLIENT_IDS", value_delimiter = ',', value_parser = trimmed)]
+    pub cognito_client_ids: Vec<String>,
+
+    /// The exact `iss` expected; overrides the one derived from the pool id.
+    #[arg(long, env = "COGNITO_ISSUER", value_parser = issuer_url)]
+    pub cognito_issuer: Option<String>,
+
+    /// Where the signing keys are fetched (default: `{issuer}/.well-known/jwks.json`).
+    #[arg(long, env = "COGNITO_JWKS_URL", value_parser = http_url)]
+    pub cognito_jwks_url: Option<Url>,
+
+    /// More user pools, a JSON array: `[{"userPoolId": "...", "clientIds": ["..."]}, ...]`
+    /// (`region`, `issuer` and `jwksUrl` as for the first pool); a token's `iss` picks its pool.
+    #[arg(long, env = "COGNITO_EXTRA_POOLS", value_parser = extra_pools)]
+    pub cognito_extra_pools: Option<ExtraPools>,
+}
+
+/// The rules every token must meet, whatever its pool.
+#[derive(clap::Args, Debug, Clone)]
+pub struct PolicyArgs {
+    /// Space-separated scopes; a token needs at least one of them (split as a `scope` claim is).
+    #[arg(long, env = "COGNITO_REQUIRED_SCOPES")]
+    pub cognito_required_scopes: Option<String>,
+
+    /// Space-separated groups; `cognito:groups` needs at least one of them.
+    #[arg(long, env = "COGNITO_REQUIRED_GROUPS", value_delimiter = ' ', value_parser = trimmed)]
+    pub cognito_required_groups: Vec<String>,
+
+    /// Clock leeway for `exp`, `nbf` and `iat` (at most 60s).
+    #[arg(long, env = "CLOCK_LEEWAY", default_value = "60s", value_parser = duration)]
+    pub clock_leeway: Duration,
+}
+
+/// How the signing keys are fetched and how long they are trusted.
+#[derive(clap::Args, Debug, Clone)]
+pub struct JwksArgs {
+    /// How long the signing keys are trusted before a background refresh replaces them.
+    #[arg(long, env = "JWKS_TTL", default_value = "1h", value_parser = positive_duration)]
+    pub jwks_ttl: Duration,
+
+    /// Least time between two JWKS fetches caused by requests (unknown kid, failed fetch).
+    #[arg(long, env = "JWKS_COOLDOWN", default_value = "10s", value_parser = positive_duration)]
+    pub jwks_cooldown: Duration,
+
+    /// How long known keys stay in use while refreshes fail (stale-if-error); at least JWKS_TTL.
+    #[arg(long, env = "JWKS_MAX_STALE", default_value = "24h", value_parser = positive_duration)]
+    pub jwks_max_stale: Duration,
+
+    /// Whole-fetch timeout of one JWKS request.
+    #[arg(long, env = "JWKS_FETCH_TIMEOUT", default_value = "5s", value_parser = positive_duration)]
+    pub jwks_fetch_timeout: Duration,
+
+    /// Connect timeout of one JWKS request.
+    #[arg(long, env = "JWKS_CONNECT_TIMEOUT", default_value = "2s", value_parser = positive_duration)]
+    pub jwks_connect_timeout: Duration,
+}
+
+impl PolicyArgs {
+    /// The token rules, with the leeway cap (`CLOCK_LEEWAY`).
+    fn into_policy(self) -> Result<TokenPolicy, ConfigError> {
+        if self.clock_leeway > MAX_LEEWAY {
+            return Err(ConfigError::new(
+                "CLOCK_LEEWAY",
+                "must be at most 60s",
+                "60s",
+            ));
+        }
+        Ok(TokenPolicy {
+            required_scopes: split_scopes(self.cognito_required_scopes.as_deref()),
+            required_groups: words(self.cognito_required_groups),
+            leeway: self.clock_leeway,
+        })
+    }
+}
+
+impl JwksArgs {
+    /// The key caches' settings, with the rule max stale ≥ TTL.
+    fn into_settings(self) -> Result<JwksSettings, ConfigError> {
+        if self.jwks_max_stale < self.jwks_ttl {
+            return Err(ConfigError::new(
+                "JWKS_MAX_STALE",
+                "must be at least JWKS_TTL",
+                "24h",
+            ));
+        }
+        Ok(JwksSettings {
+            ttl: self.jwks_ttl,
+            cooldown: self.jwks_cooldown,
+            max_stale: self.jwks_max_stale,
+            fetch_timeout: self.jwks_fetch_timeout,
+            connect_timeout: self.jwks_connect_timeout,
+            max_body_bytes: MAX_JWKS_BYTES,
+        })
+    }
+}
+
 /// Where the signing keys come from: decided once, here.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeySource {
@@ -187,21 +263,6 @@ pub enum KeySource {
     Dev,
 }
 
-impl JwksSettings {
-    /// The default settings (those of `randapi` with no variable set) for a JWKS at `url`.
-    ///
-    /// # Panics
-    ///
-    /// Never: the defaults parse (a unit test checks it).
-    pub fn with_defaults(url: Url) -> Self {
-        let defaults = ServeArgs::from_flags(["--dev"]).ok();
-        defaults
-            .and_then(|args| args.into_config().ok())
-            .expect("the defaults are a valid configuration")
-            .jwks_settings(url)
-    }
-}
-
 /// The checked configuration of the server. Its fields are public: tests change them.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -209,26 +270,16 @@ pub struct Config {
     pub host: IpAddr,
     /// Listen port (0 picks a free one).
     pub port: u16,
-    /// Where the signing keys come from.
+    /// Where the first pool's signing keys come from.
     pub keys: KeySource,
-    /// Allowed `client_id` values.
+    /// The first pool's allowed `client_id` values.
     pub client_ids: Vec<String>,
-    /// At least one of these scopes, when not empty.
-    pub required_scopes: Vec<String>,
-    /// At least one of these groups, when not empty.
-    pub required_groups: Vec<String>,
-    /// Clock leeway for `exp`, `nbf`, `iat`.
-    pub leeway: Duration,
-    /// Keys are refreshed in the background before this age.
-    pub jwks_ttl: Duration,
-    /// Least time between two request-driven JWKS fetches.
-    pub jwks_cooldown: Duration,
-    /// Known keys stay in use this long while refreshes fail.
-    pub jwks_max_stale: Duration,
-    /// Whole-request timeout of a JWKS fetch.
-    pub jwks_fetch_timeout: Duration,
-    /// Connect timeout of a JWKS fetch.
-    pub jwks_connect_timeout: Duration,
+    /// More pools (`COGNITO_EXTRA_POOLS`).
+    pub extra_pools: Vec<UserPool>,
+    /// The rules every token must meet.
+    pub policy: TokenPolicy,
+    /// How the keys are fetched and trusted.
+    pub jwks: JwksSettings,
     /// Allowed browser origins.
     pub cors: CorsOrigins,
     /// Request headers allowed across origins besides `authorization` and `content-type`.
@@ -251,32 +302,6 @@ pub struct Config {
     pub metrics_interval: Option<Duration>,
     /// Bound of the verified-token cache in bytes; 0: no cache.
     pub token_cache_max_bytes: u64,
-}
-
-impl Config {
-    /// The token rules for tokens of `issuer`.
-    pub fn token_policy(&self, issuer: String) -> TokenPolicy {
-        TokenPolicy {
-            issuer,
-            client_ids: self.client_ids.clone(),
-            required_scopes: self.required_scopes.clone(),
-            required_groups: self.required_groups.clone(),
-            leeway: self.leeway,
-        }
-    }
-
-    /// The key cache's settings for the JWKS at `url`.
-    pub fn jwks_settings(&self, url: Url) -> JwksSettings {
-        JwksSettings {
-            url,
-            ttl: self.jwks_ttl,
-            cooldown: self.jwks_cooldown,
-            max_stale: self.jwks_max_stale,
-            fetch_timeout: self.jwks_fetch_timeout,
-            connect_timeout: self.jwks_connect_timeout,
-            max_body_bytes: MAX_JWKS_BYTES,
-        }
-    }
 }
 
 /// A configuration that stops the start: it names the variable and shows an example.
@@ -355,6 +380,7 @@ impl ConfigError {
             (None, None) if variable == "COGNITO_JWKS_URL" => EXAMPLE_JWKS_URL.to_owned(),
             (None, None) if variable == "MAX_CONNECTIONS" => "4096".to_owned(),
             (None, None) if variable == "CORS_ALLOWED_HEADERS" => "traceparent".to_owned(),
+            (None, None) if variable == "COGNITO_EXTRA_POOLS" => EXAMPLE_EXTRA_POOLS.to_owned(),
             (None, None) => EXAMPLE_ISSUER.to_owned(),
         };
         Some(Self::new(variable, problem, &example))
@@ -393,14 +419,14 @@ impl ServeArgs {
     }
 
     /// Applies the rules that span several values: the key source (issuer and JWKS URL from the
-    /// pool id and region, or `--dev`), client ids required unless `--dev`, max stale ≥ TTL, and
-    /// the leeway cap.
+    /// pool id and region, or `--dev`), client ids required unless `--dev`, no two pools with
+    /// one issuer, max stale ≥ TTL, and the leeway cap.
     ///
     /// # Errors
     ///
     /// The first broken rule, as a [`ConfigError`] naming its variable.
     pub fn into_config(self) -> Result<Config, ConfigError> {
-        let mut client_ids = words(self.cognito_client_ids.clone());
+        let mut client_ids = words(self.pools.cognito_client_ids.clone());
         if client_ids.is_empty() {
             if !self.dev {
                 return Err(ConfigError::new(
@@ -414,22 +440,22 @@ impl ServeArgs {
         let keys = if self.dev {
             KeySource::Dev
         } else {
-            self.cognito_keys()?
+            self.pools.cognito_keys()?
         };
-        if self.clock_leeway > MAX_LEEWAY {
-            return Err(ConfigError::new(
-                "CLOCK_LEEWAY",
-                "must be at most 60s",
-                "60s",
-            ));
+        let extra_pools = self.pools.cognito_extra_pools.unwrap_or_default().0;
+        for (i, pool) in extra_pools.iter().enumerate() {
+            let first =
+                matches!(&keys, KeySource::Cognito { issuer, .. } if *issuer == pool.issuer);
+            if first || extra_pools[..i].iter().any(|p| p.issuer == pool.issuer) {
+                return Err(ConfigError::new(
+                    "COGNITO_EXTRA_POOLS",
+                    "names an issuer twice (a token's iss must pick one pool)",
+                    EXAMPLE_EXTRA_POOLS,
+                ));
+            }
         }
-        if self.jwks_max_stale < self.jwks_ttl {
-            return Err(ConfigError::new(
-                "JWKS_MAX_STALE",
-                "must be at least JWKS_TTL",
-                "24h",
-            ));
-        }
+        let policy = self.policy.into_policy()?;
+        let jwks = self.jwks.into_settings()?;
         let log_format = self
             .log_format
             .unwrap_or(if std::io::stdout().is_terminal() {
@@ -442,14 +468,9 @@ impl ServeArgs {
             port: self.port,
             keys,
             client_ids,
-            required_scopes: crate::auth::split_scopes(self.cognito_required_scopes.as_deref()),
-            required_groups: words(self.cognito_required_groups),
-            leeway: self.clock_leeway,
-            jwks_ttl: self.jwks_ttl,
-            jwks_cooldown: self.jwks_cooldown,
-            jwks_max_stale: self.jwks_max_stale,
-            jwks_fetch_timeout: self.jwks_fetch_timeout,
-            jwks_connect_timeout: self.jwks_connect_timeout,
+            extra_pools,
+            policy,
+            jwks,
             cors: self.cors_allowed_origins,
             cors_headers: self.cors_allowed_headers,
             log_format,
@@ -463,7 +484,9 @@ impl ServeArgs {
             token_cache_max_bytes: self.token_cache_max_bytes,
         })
     }
+}
 
+impl PoolArgs {
     /// The issuer (`COGNITO_ISSUER`, else from the pool id and region) and its JWKS URL.
     fn cognito_keys(&self) -> Result<KeySource, ConfigError> {
         const POOL: &str = "COGNITO_USER_POOL_ID";
@@ -490,7 +513,7 @@ impl ServeArgs {
                     let problem = "has characters a pool id cannot have";
                     return Err(ConfigError::new(POOL, problem, EXAMPLE_POOL_ID));
                 }
-                cognito::issuer(region, pool_id)
+                format!("{}{pool_id}", cognito::idp_endpoint(region))
             }
             (None, None) => {
                 let problem = "is required (or COGNITO_ISSUER): it names the user pool whose tokens are accepted";

@@ -1,18 +1,19 @@
 //! randapi: a random-number API protected by Amazon Cognito access tokens.
 //!
-//! `GET /` answers `{"randomNumber": n}` to callers with a valid Cognito access token; a tower
-//! layer ([`auth::CognitoAuthLayer`]) verifies the token against the user pool's cached JWKS.
+//! `GET /` answers `{"randomNumber": n}` to callers with a valid Cognito access token; the tower
+//! layer of the `cognito-auth` crate ([`cognito_auth::CognitoAuthLayer`]) verifies the token
+//! against the user pool's cached JWKS.
 //! The promises are in the repository's README; the binary is a thin shell over [`cli::main`].
 
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
 
-pub mod auth;
 pub mod cli;
 pub mod cognito;
 pub mod config;
 pub mod dev;
-pub(crate) mod metrics;
+pub mod exit;
+pub mod metrics;
 pub mod routes;
 pub(crate) mod serve;
 pub mod startup;

@@ -3,8 +3,9 @@
 //! receives it (the awslogs driver of ECS does nothing special for it).
 //!
 //! The counters are plain atomics bumped on the hot path (one relaxed `fetch_add`, no lock, no
-//! allocation); the writer swaps them to zero once per interval, so each line carries the counts
-//! of its interval. Namespace `randapi`, one dimension set `[["Service"]]` with
+//! allocation): the request log counts answers, and the authenticator tells [`Metrics`] (its
+//! [`AuthObserver`]) of refusals, cache lookups and fetches. The writer swaps them to zero once
+//! per interval, so each line carries the counts of its interval. Namespace `randapi`, one dimension set `[["Service"]]` with
 //! `"Service": "randapi"`. The names are fixed: alarms are built on them.
 //!
 //! | metric | unit | meaning |
@@ -12,9 +13,11 @@
 //! | `Requests` | Count | requests answered (every path) |
 //! | `Responses2xx` / `Responses4xx` / `Responses5xx` | Count | answers by status class |
 //! | `Responses503` | Count | `503` answers (no usable keys, request timeout) |
+//! | `KeySetUnavailable` | Count | `503`s because a pool has no usable key set at all (written on every line, 0 included) |
+//! | `UnknownKeyWhileJwksDown` | Count | `503`s for a kid not in the key set while the JWKS cannot be fetched (every line) |
 //! | `JwksFetchOk` / `JwksFetchFailures` | Count | JWKS fetches that succeeded / failed |
 //! | `TokenCacheHits` / `TokenCacheMisses` | Count | verified-token cache lookups |
-//! | `Refused_<Code>` | Count | refusals by fixed reason code ([`refusal_code`]); only codes seen in the interval |
+//! | `Refused_<Code>` | Count | refusals by fixed reason code (`cognito_auth::refusal_codes`); only codes seen in the interval |
 //! | `TokenCacheSize` | Count | entries in the verified-token cache (gauge) |
 //! | `TokenCacheBytes` | Bytes | their weight, bounded by `TOKEN_CACHE_MAX_BYTES` (gauge) |
 //! | `KeySetAgeSeconds` | Seconds | age of the keys in use (gauge; absent before the first fetch) |
@@ -26,9 +29,10 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::StatusCode;
+use cognito_auth::{
+    AuthError, AuthObserver, Authenticator, REFUSAL_CODE_COUNT, Unavailable, refusal_codes,
+};
 use serde_json::{Map, Value, json};
-
-use crate::auth::{AuthError, Authenticator, Insufficient, InvalidToken};
 
 /// CloudWatch namespace of every metric.
 pub const NAMESPACE: &str = "randapi";
@@ -36,66 +40,6 @@ pub const NAMESPACE: &str = "randapi";
 pub const DIMENSION: &str = "Service";
 /// The one dimension's value.
 pub const SERVICE: &str = "randapi";
-
-/// The fixed reason codes of refusals, each counted as `Refused_<code>`.
-pub const REFUSAL_CODES: [&str; 22] = [
-    "MissingToken",
-    "InvalidRequest",
-    "TooLarge",
-    "Malformed",
-    "AlgorithmNotAllowed",
-    "MissingKeyId",
-    "UnknownKey",
-    "BadSignature",
-    "MalformedClaims",
-    "WrongIssuer",
-    "IdToken",
-    "NotAnAccessToken",
-    "ClientNotAllowed",
-    "AudienceNotAllowed",
-    "MissingExpiry",
-    "Expired",
-    "NotYetValid",
-    "IssuedInFuture",
-    "InsufficientScope",
-    "InsufficientGroup",
-    "KeysUnavailable",
-    "CriticalHeader",
-];
-
-/// The index in [`REFUSAL_CODES`] of why a request was refused. The match is exhaustive on
-/// purpose: a new refusal reason does not compile until it has its code.
-pub fn refusal_code(error: &AuthError) -> usize {
-    use InvalidToken as T;
-    match error {
-        AuthError::MissingToken => 0,
-        AuthError::InvalidRequest(_) => 1,
-        AuthError::InvalidToken(reason) => match reason {
-            T::TooLarge => 2,
-            T::Malformed => 3,
-            T::AlgorithmNotAllowed => 4,
-            T::MissingKeyId => 5,
-            T::UnknownKey => 6,
-            T::BadSignature => 7,
-            T::MalformedClaims => 8,
-            T::WrongIssuer => 9,
-            T::IdToken => 10,
-            T::NotAnAccessToken => 11,
-            T::ClientNotAllowed => 12,
-            T::AudienceNotAllowed => 13,
-            T::MissingExpiry => 14,
-            T::Expired => 15,
-            T::NotYetValid => 16,
-            T::IssuedInFuture => 17,
-            T::CriticalHeader => 21,
-        },
-        AuthError::InsufficientScope { reason, .. } => match reason {
-            Insufficient::Scope => 18,
-            Insufficient::Group => 19,
-        },
-        AuthError::KeysUnavailable { .. } => 20,
-    }
-}
 
 /// Reads the open-connection count of a serve loop that keeps its own.
 type ConnectionSource = Box<dyn Fn() -> usize + Send + Sync>;
@@ -112,7 +56,9 @@ pub struct Metrics {
     jwks_fetch_failures: AtomicU64,
     token_cache_hits: AtomicU64,
     token_cache_misses: AtomicU64,
-    refused: [AtomicU64; REFUSAL_CODES.len()],
+    key_set_unavailable: AtomicU64,
+    unknown_key_while_jwks_down: AtomicU64,
+    refused: [AtomicU64; REFUSAL_CODE_COUNT],
     connection_source: OnceLock<ConnectionSource>,
 }
 
@@ -122,12 +68,6 @@ impl std::fmt::Debug for Metrics {
             .field("requests", &self.requests)
             .finish_non_exhaustive()
     }
-}
-
-/// The metrics of this process.
-pub fn global() -> &'static Metrics {
-    static GLOBAL: OnceLock<Metrics> = OnceLock::new();
-    GLOBAL.get_or_init(Metrics::default)
 }
 
 fn bump(counter: &AtomicU64) {
@@ -158,30 +98,6 @@ impl Metrics {
         }
     }
 
-    /// One request refused by the authentication layer.
-    pub fn refused(&self, error: &AuthError) {
-        bump(&self.refused[refusal_code(error)]);
-    }
-
-    /// One JWKS fetch that gave a usable key set.
-    pub fn jwks_fetch_ok(&self) {
-        bump(&self.jwks_fetch_ok);
-    }
-
-    /// One JWKS fetch that failed.
-    pub fn jwks_fetch_failed(&self) {
-        bump(&self.jwks_fetch_failures);
-    }
-
-    /// One verified-token cache lookup.
-    pub fn token_cache_lookup(&self, hit: bool) {
-        bump(if hit {
-            &self.token_cache_hits
-        } else {
-            &self.token_cache_misses
-        });
-    }
-
     /// `OpenConnections` is read from `source` (the serve loop's own count) when each line is
     /// written. The first source given wins.
     pub fn report_open_connections(&self, source: impl Fn() -> usize + Send + Sync + 'static) {
@@ -201,22 +117,33 @@ impl Metrics {
             ("JwksFetchFailures", &self.jwks_fetch_failures),
             ("TokenCacheHits", &self.token_cache_hits),
             ("TokenCacheMisses", &self.token_cache_misses),
+            // Written on every line, 0 included: a missing line means the service is down, and
+            // the alarm on the first one is about an outage, not a flood of unknown kids.
+            ("KeySetUnavailable", &self.key_set_unavailable),
+            ("UnknownKeyWhileJwksDown", &self.unknown_key_while_jwks_down),
         ]
         .into_iter()
         .map(|(name, counter)| (name.to_owned(), "Count", take(counter)))
         .collect();
-        for (code, counter) in REFUSAL_CODES.iter().zip(&self.refused) {
+        for (code, counter) in refusal_codes().zip(&self.refused) {
             let count = take(counter);
-            // Only reasons seen: 22 always-zero series would cost without telling anything.
+            // Only reasons seen: 24 always-zero series would cost without telling anything.
             if count > 0.0 {
                 values.push((format!("Refused_{code}"), "Count", count));
             }
         }
         if let Some(auth) = auth {
-            let cache = auth.token_cache();
-            values.push(("TokenCacheSize".into(), "Count", cache.len() as f64));
-            values.push(("TokenCacheBytes".into(), "Bytes", cache.weight() as f64));
-            if let Some(age) = auth.jwks().key_set_age() {
+            values.push((
+                "TokenCacheSize".into(),
+                "Count",
+                auth.token_cache_len() as f64,
+            ));
+            values.push((
+                "TokenCacheBytes".into(),
+                "Bytes",
+                auth.token_cache_bytes() as f64,
+            ));
+            if let Some(age) = auth.key_set_age() {
                 values.push((
                     "KeySetAgeSeconds".into(),
                     "Seconds",
@@ -271,15 +198,44 @@ pub fn emf_line(snapshot: &Snapshot, timestamp_ms: u64) -> String {
     Value::Object(root).to_string()
 }
 
-/// Writes one EMF line every `interval` to stdout, forever (the caller aborts the task).
-/// The line is written whole with one `write_all` under stdout's lock, so it never interleaves
-/// with a log line.
-pub async fn run(interval: Duration, auth: Arc<Authenticator>) {
+/// The authenticator's events, counted.
+impl AuthObserver for Metrics {
+    fn refused(&self, error: &AuthError) {
+        bump(&self.refused[error.refusal_index()]);
+        if let AuthError::KeysUnavailable { why, .. } = error {
+            bump(match why {
+                Unavailable::NoKeySet => &self.key_set_unavailable,
+                Unavailable::UnknownKeyWhileJwksDown => &self.unknown_key_while_jwks_down,
+            });
+        }
+    }
+
+    fn token_cache_lookup(&self, hit: bool) {
+        bump(if hit {
+            &self.token_cache_hits
+        } else {
+            &self.token_cache_misses
+        });
+    }
+
+    fn jwks_fetched(&self, ok: bool) {
+        bump(if ok {
+            &self.jwks_fetch_ok
+        } else {
+            &self.jwks_fetch_failures
+        });
+    }
+}
+
+/// Writes one EMF line of `metrics` every `interval` to stdout, forever (the caller aborts the
+/// task). The line is written whole with one `write_all` under stdout's lock, so it never
+/// interleaves with a log line.
+pub async fn run(interval: Duration, metrics: Arc<Metrics>, auth: Arc<Authenticator>) {
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        let snapshot = global().take(Some(&auth));
+        let snapshot = metrics.take(Some(&auth));
         let mut line = emf_line(&snapshot, now_ms());
         line.push('\n');
         let mut out = std::io::stdout().lock();
@@ -296,6 +252,8 @@ pub async fn run(interval: Duration, auth: Arc<Authenticator>) {
 
 #[cfg(test)]
 mod tests {
+    use cognito_auth::InvalidToken;
+
     use super::*;
 
     /// CloudWatch's `StandardUnit` values.
@@ -386,10 +344,11 @@ mod tests {
         metrics.refused(&AuthError::InvalidToken(InvalidToken::Expired));
         metrics.refused(&AuthError::KeysUnavailable {
             retry_after: Duration::from_secs(1),
+            why: Unavailable::UnknownKeyWhileJwksDown,
         });
-        metrics.jwks_fetch_ok();
-        metrics.jwks_fetch_failed();
-        metrics.jwks_fetch_failed();
+        metrics.jwks_fetched(true);
+        metrics.jwks_fetched(false);
+        metrics.jwks_fetched(false);
         metrics.token_cache_lookup(true);
         metrics.token_cache_lookup(false);
         metrics.report_open_connections(|| 1);
@@ -413,6 +372,8 @@ mod tests {
             ("TokenCacheMisses", 1),
             ("Refused_Expired", 1),
             ("Refused_KeysUnavailable", 1),
+            ("KeySetUnavailable", 0),
+            ("UnknownKeyWhileJwksDown", 1),
             ("OpenConnections", 1),
         ] {
             assert_eq!(root[name], json!(value), "{name}");
@@ -441,30 +402,30 @@ mod tests {
     }
 
     #[test]
-    fn every_refusal_has_its_own_code() {
-        let errors = [
-            AuthError::MissingToken,
-            AuthError::InvalidRequest("x"),
-            AuthError::InsufficientScope {
-                reason: Insufficient::Scope,
-                scope: None,
-            },
-            AuthError::InsufficientScope {
-                reason: Insufficient::Group,
-                scope: None,
-            },
-            AuthError::KeysUnavailable {
+    fn the_key_trouble_counters_are_on_every_line_and_apart() {
+        let metrics = Metrics::default();
+        let get = |s: &Snapshot, name: &str| {
+            s.values
+                .iter()
+                .find(|(n, _, _)| n == name)
+                .map(|(_, _, v)| *v)
+        };
+        let quiet = metrics.take(None);
+        assert_eq!(get(&quiet, "KeySetUnavailable"), Some(0.0));
+        assert_eq!(get(&quiet, "UnknownKeyWhileJwksDown"), Some(0.0));
+        for why in [
+            Unavailable::NoKeySet,
+            Unavailable::NoKeySet,
+            Unavailable::UnknownKeyWhileJwksDown,
+        ] {
+            metrics.refused(&AuthError::KeysUnavailable {
                 retry_after: Duration::from_secs(1),
-            },
-        ];
-        let mut codes: Vec<usize> = errors
-            .iter()
-            .cloned()
-            .chain(InvalidToken::ALL.into_iter().map(AuthError::InvalidToken))
-            .map(|e| refusal_code(&e))
-            .collect();
-        codes.sort_unstable();
-        codes.dedup();
-        assert_eq!(codes.len(), REFUSAL_CODES.len());
+                why,
+            });
+        }
+        let busy = metrics.take(None);
+        assert_eq!(get(&busy, "KeySetUnavailable"), Some(2.0));
+        assert_eq!(get(&busy, "UnknownKeyWhileJwksDown"), Some(1.0));
+        assert_eq!(get(&busy, "Refused_KeysUnavailable"), Some(3.0));
     }
 }

@@ -9,9 +9,11 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use url::Url;
 
-use crate::auth::{Authenticator, JwksCache, Verifier};
+use cognito_auth::{Authenticator, BuildError, JwksCache, UserPool};
+
 use crate::config::{Config, KeySource};
 use crate::dev::{DEV_TOKEN_LIFETIME, DevIssuer};
+use crate::metrics::Metrics;
 use crate::routes::{AppState, DEV_JWKS_PATH, DEV_TOKEN_PATH, router};
 use crate::serve::{ConnectionStats, ServeSettings, Server, Stop, Timeouts, fd_limit, shutdown};
 
@@ -26,9 +28,9 @@ pub enum StartError {
         /// The cause.
         source: io::Error,
     },
-    /// The HTTP client for the JWKS could not be built.
-    #[error("cannot build the JWKS HTTP client: {0}")]
-    Client(#[from] reqwest::Error),
+    /// The authenticator could not be built (the JWKS HTTP client, or the pools).
+    #[error("cannot build the authenticator: {0}")]
+    Auth(#[from] BuildError),
     /// `--dev` could not make its key.
     #[error("cannot make the development signing key")]
     DevKey,
@@ -42,13 +44,14 @@ pub struct Application {
     server: Server,
     addr: SocketAddr,
     router: axum::Router,
-    jwks: JwksCache,
     auth: Arc<Authenticator>,
+    metrics: Arc<Metrics>,
     metrics_interval: Option<std::time::Duration>,
     dev: Option<Arc<DevIssuer>>,
-    // Configuration, not a secret: logged once at start, never per request.
-    jwks_url: String,
 }
+
+/// The `User-Agent` of randapi's JWKS requests (some WAFs block requests without one).
+pub const USER_AGENT: &str = concat!("randapi/", env!("CARGO_PKG_VERSION"), " (jwks-fetch)");
 
 /// An address this process can reach its own listener on.
 fn loopback_for(addr: SocketAddr) -> SocketAddr {
@@ -109,33 +112,38 @@ impl Application {
                 (issuer, jwks_url, Some(Arc::new(dev)))
             }
         };
-        let jwks_settings = config.jwks_settings(jwks_url);
-
-        let jwks = JwksCache::new(
-            JwksCache::http_client(&jwks_settings)?,
-            jwks_settings.clone(),
+        let first = UserPool {
+            issuer,
+            jwks_url,
+            client_ids: config.client_ids.clone(),
+        };
+        let metrics = Arc::new(Metrics::default());
+        let auth = Arc::new(
+            Authenticator::builder(std::iter::once(first).chain(config.extra_pools.clone()))
+                .policy(config.policy.clone())
+                .jwks(config.jwks.clone())
+                .token_cache_bytes(config.token_cache_max_bytes)
+                .observer(metrics.clone())
+                .realm("randapi")
+                .user_agent(USER_AGENT)
+                .build()?,
         );
-        let auth = Arc::new(Authenticator::with_cache_bytes(
-            Verifier::new(config.token_policy(issuer)),
-            jwks.clone(),
-            config.token_cache_max_bytes,
-        ));
         let router = router(AppState {
             auth: auth.clone(),
             dev: dev.clone(),
             cors: config.cors.clone(),
             cors_headers: config.cors_headers.clone(),
             request_timeout: config.request_timeout,
+            metrics: metrics.clone(),
         });
         Ok(Self {
             server,
             addr,
             router,
-            jwks,
             auth,
+            metrics,
             metrics_interval: config.metrics_interval,
             dev,
-            jwks_url: jwks_settings.url.to_string(),
         })
     }
 
@@ -144,9 +152,9 @@ impl Application {
         self.addr
     }
 
-    /// The key cache (tests count its fetches).
+    /// The key cache of the first pool (tests count its fetches).
     pub fn jwks(&self) -> &JwksCache {
-        &self.jwks
+        &self.auth.jwks()[0]
     }
 
     /// The open-connection count and the cap, for an "open connections" gauge. Clone it before
@@ -186,17 +194,31 @@ impl Application {
     ///
     /// When serving fails.
     pub async fn run(self, stops: mpsc::UnboundedReceiver<Stop>) -> Result<(), StartError> {
-        let refresher = tokio::spawn(self.jwks.clone().run_refresher());
-        let sweeper_auth = self.auth.clone();
-        let sweeper = tokio::spawn(async move { sweeper_auth.token_cache().run_sweeper().await });
+        // The keys are warmed at once, in the background so the server listens meanwhile (a
+        // request that comes first waits for the same fetch); then kept fresh.
+        let keys = self.auth.clone();
+        let refresher = tokio::spawn(async move {
+            if let Err(error) = keys.hydrate().await {
+                tracing::warn!(%error, "jwks: no keys at start; retrying after the cooldown");
+            }
+            keys.run_refresher().await;
+        });
+        let sweeper = tokio::spawn(self.auth.clone().run_sweeper());
         let connections = self.server.stats();
-        crate::metrics::global().report_open_connections(move || connections.open());
-        let metrics = self
-            .metrics_interval
-            .map(|every| tokio::spawn(crate::metrics::run(every, self.auth.clone())));
+        self.metrics
+            .report_open_connections(move || connections.open());
+        let metrics = self.metrics_interval.map(|every| {
+            tokio::spawn(crate::metrics::run(
+                every,
+                self.metrics.clone(),
+                self.auth.clone(),
+            ))
+        });
+        // Configuration, not a secret: logged once at start, never per request.
+        let jwks_urls: Vec<&str> = self.auth.jwks().iter().map(|c| c.url().as_str()).collect();
         tracing::info!(
             addr = %self.addr,
-            jwks_url = %self.jwks_url,
+            jwks_url = %jwks_urls.join(" "),
             max_connections = self.server.stats().max(),
             "listening"
         );

@@ -34,7 +34,7 @@ async fn start_api(moto: &Moto, pool: &Pool, required_groups: &[&str]) -> TestAp
         &moto.jwks_url(&pool.id),
         &[&pool.web_client],
     );
-    config.required_groups = required_groups.iter().map(|g| (*g).to_owned()).collect();
+    config.policy.required_groups = required_groups.iter().map(|g| (*g).to_owned()).collect();
     config.log_format = LogFormat::Text;
     TestApp::spawn(config).await
 }

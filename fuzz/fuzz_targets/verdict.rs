@@ -1,7 +1,8 @@
-//! Fuzzes the whole synchronous verify path: an `Authorization` header value in, a verdict out
-//! (`randapi::auth::verdict`: header syntax, token syntax, `alg`/`kid`, key lookup, RS256
-//! signature, claims, scopes and groups), against the fixed public key in `fuzz/jwks.json`, a
-//! fixed clock and a policy that requires a scope and a group.
+//! Fuzzes the whole verify pipeline: an `Authorization` header value in, a verdict out
+//! (`cognito_auth::verdict`: header syntax, then `Verifier::verify`, the function every request's
+//! full check runs: token syntax, `alg`/`kid`, pool by `iss`, key lookup, RS256 signature,
+//! claims, scopes and groups), against the fixed public key in `fuzz/jwks.json`, a fixed clock
+//! and a policy that requires a scope and a group.
 //!
 //! Beyond "never panics", it checks on every input:
 //! - an accepted token meets the policy: issuer, client, scope, group and times;
@@ -14,10 +15,10 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use axum::response::IntoResponse;
+use cognito_auth::{
+    AuthError, InvalidToken, Keys, TokenPolicy, UserPool, Verifier, parse_jwks, verdict,
+};
 use libfuzzer_sys::fuzz_target;
-use randapi::auth::{AuthError, InvalidToken, Keys, Verifier, parse_jwks, verdict};
-use randapi::config::TokenPolicy;
 
 /// Keep in step with `fuzz/fuzz_corpus.rs`, which signs the seeds.
 const NOW: u64 = 1_800_000_000;
@@ -26,20 +27,26 @@ const CLIENT: &str = "fuzzclient0123456789abcdef";
 const LEEWAY: u64 = 60;
 
 static VERIFIER: LazyLock<Verifier> = LazyLock::new(|| {
-    Verifier::new(TokenPolicy {
-        issuer: ISSUER.into(),
-        client_ids: vec![CLIENT.into()],
-        required_scopes: vec!["api/read".into()],
-        required_groups: vec!["admins".into()],
-        leeway: Duration::from_secs(LEEWAY),
-    })
+    Verifier::new(
+        &[UserPool {
+            issuer: ISSUER.into(),
+            jwks_url: cognito_auth::jwks_url(ISSUER).parse().expect("url"),
+            client_ids: vec![CLIENT.into()],
+        }],
+        TokenPolicy {
+            required_scopes: vec!["api/read".into()],
+            required_groups: vec!["admins".into()],
+            leeway: Duration::from_secs(LEEWAY),
+        },
+    )
 });
 
-static KEYS: LazyLock<Keys> =
-    LazyLock::new(|| parse_jwks(include_bytes!("../jwks.json")).expect("fuzz/jwks.json"));
+/// The one pool's key set.
+static KEYS: LazyLock<[Keys; 1]> =
+    LazyLock::new(|| [parse_jwks(include_bytes!("../jwks.json")).expect("fuzz/jwks.json")]);
 
 fuzz_target!(|data: &[u8]| {
-    match verdict(data, &VERIFIER, &KEYS, NOW) {
+    match verdict(data, &VERIFIER, &KEYS[..], NOW) {
         Ok(claims) => {
             assert_eq!(claims.client_id, CLIENT);
             assert!(claims.exp.saturating_add(LEEWAY) > NOW);
@@ -49,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
             let later = claims.exp.saturating_add(LEEWAY);
             if later > NOW {
                 assert_eq!(
-                    verdict(data, &VERIFIER, &KEYS, later),
+                    verdict(data, &VERIFIER, &KEYS[..], later),
                     Err(AuthError::InvalidToken(InvalidToken::Expired))
                 );
             }
@@ -60,7 +67,8 @@ fuzz_target!(|data: &[u8]| {
                 [400, 401, 403].contains(&status.as_u16()),
                 "unexpected status {status}"
             );
-            assert_eq!(error.into_response().status(), status);
+            let answer: http::Response<String> = error.to_response(Some("randapi"));
+            assert_eq!(answer.status(), status);
         }
     }
 });

@@ -51,12 +51,9 @@ fn issuer_and_jwks_url_are_derived_from_the_pool_id() {
     );
     assert_eq!(config.client_ids, ["client-a", "client-b"]);
     assert_eq!(config.port, 3001);
-    assert_eq!(config.leeway, Duration::from_secs(60));
-    let url = Url::parse(EXAMPLE_JWKS_URL).expect("url");
-    assert_eq!(
-        JwksSettings::with_defaults(url.clone()),
-        config.jwks_settings(url)
-    );
+    assert_eq!(config.policy.leeway, Duration::from_secs(60));
+    // The crate's defaults are the documented ones.
+    assert_eq!(JwksSettings::default(), config.jwks);
 }
 
 #[test]
@@ -69,12 +66,12 @@ fn the_defaults_are_the_documented_ones() {
     assert_eq!(config.host.to_string(), "0.0.0.0");
     assert_eq!(config.cors, CorsOrigins::Any);
     let secs = Duration::from_secs;
-    assert_eq!(config.jwks_ttl, secs(3600));
-    assert_eq!(config.jwks_cooldown, secs(10));
-    assert_eq!(config.jwks_max_stale, secs(24 * 3600));
-    assert_eq!(config.jwks_fetch_timeout, secs(5));
-    assert_eq!(config.jwks_connect_timeout, secs(2));
-    assert_eq!(config.leeway, secs(60));
+    assert_eq!(config.jwks.ttl, secs(3600));
+    assert_eq!(config.jwks.cooldown, secs(10));
+    assert_eq!(config.jwks.max_stale, secs(24 * 3600));
+    assert_eq!(config.jwks.fetch_timeout, secs(5));
+    assert_eq!(config.jwks.connect_timeout, secs(2));
+    assert_eq!(config.policy.leeway, secs(60));
     assert_eq!(config.request_timeout, secs(10));
     assert_eq!(config.shutdown_grace, secs(20));
     assert_eq!(config.shutdown_delay, secs(5));
@@ -260,8 +257,8 @@ fn scopes_and_groups_are_space_separated() {
         "--cognito-required-groups=admins",
     ])
     .expect("valid");
-    assert_eq!(config.required_scopes, ["api/read", "api/write"]);
-    assert_eq!(config.required_groups, ["admins"]);
+    assert_eq!(config.policy.required_scopes, ["api/read", "api/write"]);
+    assert_eq!(config.policy.required_groups, ["admins"]);
 }
 
 #[test]
@@ -297,5 +294,144 @@ fn metrics_interval_and_token_cache_bound() {
             "TOKEN_CACHE_MAX_BYTES",
             "{bytes}"
         );
+    }
+}
+
+#[test]
+fn extra_pools_are_named_in_json_and_checked() {
+    let flag = |json: &str| format!("--cognito-extra-pools={json}");
+    let config = config(&[&flag(
+        r#"[{"userPoolId": "us-east-1_XyZ789", "clientIds": ["c1", " c2 "]},
+            {"userPoolId": "local_5U65e7Q1", "region": "eu-central-1", "clientIds": ["c3"]},
+            {"issuer": "http://127.0.0.1:9229/local_pool", "jwksUrl": "http://127.0.0.1:9229/jwks.json", "clientIds": ["c4"]}]"#,
+    )])
+    .expect("valid");
+    let pools: Vec<(&str, &str, Vec<&str>)> = config
+        .extra_pools
+        .iter()
+        .map(|p| {
+            let ids = p.client_ids.iter().map(String::as_str).collect();
+            (p.issuer.as_str(), p.jwks_url.as_str(), ids)
+        })
+        .collect();
+    assert_eq!(
+        pools,
+        [
+            (
+                "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_XyZ789",
+                "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_XyZ789/.well-known/jwks.json",
+                vec!["c1", "c2"]
+            ),
+            (
+                "https://cognito-idp.eu-central-1.amazonaws.com/local_5U65e7Q1",
+                "https://cognito-idp.eu-central-1.amazonaws.com/local_5U65e7Q1/.well-known/jwks.json",
+                vec!["c3"]
+            ),
+            (
+                "http://127.0.0.1:9229/local_pool",
+                "http://127.0.0.1:9229/jwks.json",
+                vec!["c4"]
+            ),
+        ]
+    );
+    // Unset, blank-free empty list: no extra pool; the first pool's variables are unchanged.
+    assert!(self::config(&[]).expect("valid").extra_pools.is_empty());
+    assert!(
+        self::config(&[&flag("[]")])
+            .expect("valid")
+            .extra_pools
+            .is_empty()
+    );
+    assert_eq!(issuer(&config), cognito::EXAMPLE_ISSUER);
+}
+
+#[test]
+fn a_bad_extra_pool_names_the_variable_the_pool_and_the_member() {
+    let problem = |json: &str| -> String {
+        let flags = [
+            POOL.to_owned(),
+            CLIENTS.to_owned(),
+            format!("--cognito-extra-pools={json}"),
+        ];
+        match ServeArgs::from_flags(flags).map(ServeArgs::into_config) {
+            Err(clap) => ConfigError::from_clap(&clap)
+                .expect("a configuration error")
+                .to_string(),
+            Ok(Err(config)) => config.to_string(),
+            Ok(Ok(_)) => panic!("{json} was accepted"),
+        }
+    };
+    let cases = [
+        ("not json", "must be a JSON array of pools"),
+        (r#"{"userPoolId": "x"}"#, "must be a JSON array of pools"),
+        ("[5]", "pool 1: it is not a JSON object"),
+        (
+            r#"[{"clientIds": ["c"]}]"#,
+            "pool 1: it needs userPoolId or issuer",
+        ),
+        (
+            r#"[{"userPoolId": "us-east-1_A", "clientIds": ["c"]}, {"userPoolId": "us-east-1_B"}]"#,
+            "pool 2: clientIds must be a non-empty array",
+        ),
+        (
+            r#"[{"userPoolId": "us-east-1_A", "clientIds": []}]"#,
+            "pool 1: clientIds must be a non-empty array",
+        ),
+        (
+            r#"[{"userPoolId": "us-east-1_A", "clientIds": ["c"], "clientId": "c"}]"#,
+            "pool 1: it has a member other than",
+        ),
+        (
+            r#"[{"userPoolId": "local_A", "clientIds": ["c"]}]"#,
+            "pool 1: userPoolId does not start with a region",
+        ),
+        (
+            r#"[{"userPoolId": "us-east-1_A/b", "clientIds": ["c"]}]"#,
+            "pool 1: userPoolId has characters",
+        ),
+        (
+            r#"[{"userPoolId": "A", "region": "mars", "clientIds": ["c"]}]"#,
+            "pool 1: region is not an AWS region name",
+        ),
+        (
+            r#"[{"issuer": "ftp://x/y", "clientIds": ["c"]}]"#,
+            "pool 1: issuer must be an http(s) URL",
+        ),
+        (
+            r#"[{"issuer": "https://x.example/p", "jwksUrl": "https://u:p@x/y", "clientIds": ["c"]}]"#,
+            "pool 1: jwksUrl must be an http(s) URL",
+        ),
+        (
+            r#"[{"userPoolId": 5, "clientIds": ["c"]}]"#,
+            "pool 1: userPoolId, region, issuer and jwksUrl must be non-empty strings",
+        ),
+        (
+            r#"[{"userPoolId": "eu-west-1_AbCdEf123", "clientIds": ["c"]}]"#,
+            "names an issuer twice",
+        ),
+        (
+            r#"[{"userPoolId": "us-east-1_A", "clientIds": ["c"]}, {"issuer": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_A", "clientIds": ["d"]}]"#,
+            "names an issuer twice",
+        ),
+    ];
+    for (json, expected) in cases {
+        let text = problem(json);
+        assert!(
+            text.starts_with(
+                "configuration error: COGNITO_EXTRA_POOLS (flag --cognito-extra-pools) "
+            ),
+            "{text}"
+        );
+        assert!(text.contains(expected), "{json}: {text}");
+        assert!(
+            text.ends_with(&format!(
+                "Example: COGNITO_EXTRA_POOLS={EXAMPLE_EXTRA_POOLS}"
+            )),
+            "{text}"
+        );
+        // The value is never echoed (only its shape is described).
+        for secret in ["us-east-1_A/b", "ftp://x/y", "u:p@x", "mars", "clientId\""] {
+            assert!(!text.contains(secret), "{text} echoes {secret}");
+        }
     }
 }

@@ -1,11 +1,12 @@
-//! The typed values of the configuration (and the auth layer's settings made of them), and
-//! clap's parsers for them. A parser's error says what is wrong without echoing the value (it
+//! The typed values of the configuration, and clap's parsers for them. A parser's error says what is wrong without echoing the value (it
 //! may be a secret); the caller adds the variable's name.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 use axum::http::HeaderName;
+use cognito_auth::UserPool;
+use serde_json::Value;
 use url::Url;
 
 /// How log lines are written.
@@ -63,40 +64,6 @@ fn origin(value: &str) -> Option<String> {
         && url.fragment().is_none()
         && !value.ends_with('/');
     is_bare_origin.then(|| url.origin().ascii_serialization())
-}
-
-/// What a valid access token must carry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenPolicy {
-    /// The exact `iss`.
-    pub issuer: String,
-    /// Allowed `client_id` values (and `aud` entries, when present).
-    pub client_ids: Vec<String>,
-    /// At least one of these scopes, when not empty (else 403).
-    pub required_scopes: Vec<String>,
-    /// At least one of these groups, when not empty (else 403).
-    pub required_groups: Vec<String>,
-    /// Clock leeway for `exp`, `nbf`, `iat`.
-    pub leeway: Duration,
-}
-
-/// Where the keys come from and how long they are trusted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JwksSettings {
-    /// JWKS document URL.
-    pub url: Url,
-    /// Keys are refreshed in the background before this age.
-    pub ttl: Duration,
-    /// Least time between two request-driven fetches; failed fetches start it too.
-    pub cooldown: Duration,
-    /// Known keys stay in use this long after their last good fetch while refreshes fail.
-    pub max_stale: Duration,
-    /// Whole-request timeout of a fetch.
-    pub fetch_timeout: Duration,
-    /// Connect timeout of a fetch.
-    pub connect_timeout: Duration,
-    /// Largest JWKS body accepted.
-    pub max_body_bytes: usize,
 }
 
 pub(super) fn trimmed(value: &str) -> Result<String, &'static str> {
@@ -190,4 +157,87 @@ pub(super) fn byte_size(value: &str) -> Result<u64, &'static str> {
         return Err("must be at most 1GiB");
     }
     Ok(bytes)
+}
+
+/// The pools of `COGNITO_EXTRA_POOLS`, each checked and resolved to its issuer and JWKS URL.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExtraPools(pub Vec<UserPool>);
+
+/// The members a pool of `COGNITO_EXTRA_POOLS` may have (aws-jwt-verify's names).
+const POOL_FIELDS: [&str; 5] = ["userPoolId", "region", "issuer", "jwksUrl", "clientIds"];
+
+/// `COGNITO_EXTRA_POOLS`: a JSON array of pools, each `{"userPoolId": "eu-west-1_AbC",
+/// "clientIds": ["..."]}` (the region read from the id, or given as `region`), or with `issuer`
+/// (and `jwksUrl`) instead of `userPoolId`, as for the first pool's variables. An error names the
+/// pool by its position (1 is the first of the array) and the member, never a value.
+pub(super) fn extra_pools(value: &str) -> Result<ExtraPools, String> {
+    const SHAPE: &str = r#"must be a JSON array of pools such as [{"userPoolId": "us-east-1_AbCdEf456", "clientIds": ["2example"]}]"#;
+    let Ok(Value::Array(pools)) = serde_json::from_str::<Value>(value.trim()) else {
+        return Err(SHAPE.to_owned());
+    };
+    pools
+        .iter()
+        .enumerate()
+        .map(|(i, pool)| {
+            extra_pool(pool)
+                .map_err(|problem| format!("has a problem in pool {}: {problem}", i + 1))
+        })
+        .collect::<Result<_, _>>()
+        .map(ExtraPools)
+}
+
+fn extra_pool(pool: &Value) -> Result<UserPool, &'static str> {
+    let Value::Object(fields) = pool else {
+        return Err("it is not a JSON object");
+    };
+    if fields.keys().any(|k| !POOL_FIELDS.contains(&k.as_str())) {
+        return Err("it has a member other than userPoolId, region, issuer, jwksUrl, clientIds");
+    }
+    let text = |name: &str| -> Result<Option<&str>, &'static str> {
+        match fields.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.trim())),
+            Some(_) => Err("userPoolId, region, issuer and jwksUrl must be non-empty strings"),
+        }
+    };
+    let client_ids = match fields.get("clientIds") {
+        Some(Value::Array(ids)) if !ids.is_empty() => ids
+            .iter()
+            .map(|id| match id {
+                Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
+                _ => Err("clientIds must be a non-empty array of non-empty strings"),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        _ => return Err("clientIds must be a non-empty array of non-empty strings"),
+    };
+    let issuer = match (text("issuer")?, text("userPoolId")?) {
+        (Some(issuer), _) => issuer_url(issuer).map_err(|_| "issuer must be an http(s) URL")?,
+        (None, Some(pool_id)) => {
+            let pool = match text("region")? {
+                Some(region) => UserPool::cognito_in(region, pool_id, client_ids.clone()),
+                None => UserPool::cognito(pool_id, client_ids.clone()),
+            };
+            pool.map_err(|error| match error {
+                cognito_auth::PoolIdError::NoRegion => {
+                    "userPoolId does not start with a region (add region)"
+                }
+                cognito_auth::PoolIdError::BadRegion => "region is not an AWS region name",
+                cognito_auth::PoolIdError::BadPoolId => {
+                    "userPoolId has characters a pool id cannot have"
+                }
+            })?
+            .issuer
+        }
+        (None, None) => return Err("it needs userPoolId or issuer"),
+    };
+    let jwks_url = match text("jwksUrl")? {
+        Some(url) => http_url(url).map_err(|_| "jwksUrl must be an http(s) URL with a host")?,
+        None => http_url(&cognito_auth::jwks_url(&issuer))
+            .map_err(|_| "issuer must be an http(s) URL")?,
+    };
+    Ok(UserPool {
+        issuer,
+        jwks_url,
+        client_ids,
+    })
 }

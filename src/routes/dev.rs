@@ -4,13 +4,12 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use serde_json::json;
 
-use super::{DEV_JWKS_PATH, DEV_TOKEN_PATH};
-use crate::auth::ErrorBody;
+use super::{ApiError, DEV_JWKS_PATH, DEV_TOKEN_PATH};
 use crate::dev::{DEV_TOKEN_LIFETIME, DevIssuer};
 
 async fn jwks(State(issuer): State<Arc<DevIssuer>>) -> Json<serde_json::Value> {
@@ -28,14 +27,7 @@ async fn token(State(issuer): State<Arc<DevIssuer>>) -> Response {
             })),
         )
             .into_response(),
-        Err(_) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Json(ErrorBody {
-                error: "server_error",
-                message: "could not sign a token",
-            }),
-        )
-            .into_response(),
+        Err(_) => ApiError::DEV_TOKEN_FAILED.into_response(),
     }
 }
 

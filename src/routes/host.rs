@@ -9,13 +9,13 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Version, header};
-use axum::response::{IntoResponse, Json, Response};
+use axum::http::{HeaderMap, HeaderValue, Version, header};
+use axum::response::{IntoResponse, Response};
 use futures_util::future::{BoxFuture, Either};
 use tower::{Layer, Service, ServiceExt};
 use tower_http::cors::CorsLayer;
 
-use crate::auth::ErrorBody;
+use super::ApiError;
 
 /// Why the `Host` of a request is refused, or `None` when it is fine.
 pub fn host_problem(version: Version, headers: &HeaderMap) -> Option<&'static str> {
@@ -103,17 +103,6 @@ fn is_ip_literal(inside: &[u8]) -> bool {
     std::str::from_utf8(inside).is_ok_and(|text| text.parse::<Ipv6Addr>().is_ok())
 }
 
-fn bad_host(message: &'static str) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        Json(ErrorBody {
-            error: "invalid_request",
-            message,
-        }),
-    )
-        .into_response()
-}
-
 /// Answers `400 invalid_request` to a request whose `Host` breaks the rule; passes the others
 /// on. It sits outside the CORS layer so that a preflight is checked too, and sends its refusal
 /// through the same CORS policy, as a simple answer, so a browser can read it. A plain tower
@@ -182,8 +171,9 @@ async fn refuse(
     if let Some(origin) = origin {
         probe.headers_mut().insert(header::ORIGIN, origin);
     }
-    let refuse =
-        tower::service_fn(move |_: Request| async move { Ok::<_, Infallible>(bad_host(message)) });
+    let refuse = tower::service_fn(move |_: Request| async move {
+        Ok::<_, Infallible>(ApiError::invalid_request(message).into_response())
+    });
     cors.layer(refuse).oneshot(probe).await
 }
 

@@ -1,15 +1,17 @@
 //! Request-wide middleware: the header size limit, the request time limit and the one log line
 //! per request.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Json, Response};
+use axum::response::{IntoResponse, Response};
+use cognito_auth::AuthOutcome;
 use tokio::time::Instant;
 
-use crate::auth::{AuthOutcome, ErrorBody};
+use super::ApiError;
+use crate::metrics::Metrics;
 
 /// Largest total size of request headers (names, values and the request target).
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
@@ -26,14 +28,7 @@ pub async fn limit_header_size(request: Request, next: Next) -> Response {
         .map(|(name, value)| name.as_str().len() + value.len() + 4)
         .sum();
     if target + headers > MAX_HEADER_BYTES {
-        return (
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            Json(ErrorBody {
-                error: "request_header_fields_too_large",
-                message: "request headers are larger than 16 KiB",
-            }),
-        )
-            .into_response();
+        return ApiError::HEADERS_TOO_LARGE.into_response();
     }
     next.run(request).await
 }
@@ -48,14 +43,7 @@ pub async fn limit_request_time(
 ) -> Response {
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(ErrorBody {
-                error: "timeout",
-                message: "the request took too long; try again",
-            }),
-        )
-            .into_response(),
+        Err(_) => ApiError::TIMEOUT.into_response(),
     }
 }
 
@@ -72,14 +60,19 @@ fn logged_path(path: &str) -> &str {
 }
 
 /// Writes one structured line per request: method, path (no query), status, latency and, when
-/// known, `sub`, `client_id`, `jti` or the refusal reason. Never the token or its header.
-pub async fn log_request(request: Request, next: Next) -> Response {
+/// known, `sub`, `client_id`, `jti` or the refusal reason. Never the token or its header. Each
+/// answer is counted in `metrics`.
+pub async fn log_request(
+    State(metrics): State<Arc<Metrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     // A clone of the URI shares its bytes: no copy of the path on every request.
     let uri = request.uri().clone();
     let response = next.run(request).await;
-    crate::metrics::global().response(response.status());
+    metrics.response(response.status());
     let outcome = response.extensions().get::<AuthOutcome>();
     tracing::info!(
         target: "randapi::request",

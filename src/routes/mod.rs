@@ -1,6 +1,7 @@
 //! The HTTP surface: routes and the layers every request passes.
 
 mod dev;
+mod error;
 mod health;
 mod host;
 mod middleware;
@@ -11,14 +12,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
-use axum::response::{IntoResponse, Json};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::routing::get;
+use cognito_auth::{Authenticator, CognitoAuthLayer};
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
-use crate::auth::{Authenticator, CognitoAuthLayer, ErrorBody};
 use crate::config::CorsOrigins;
 use crate::dev::DevIssuer;
+use crate::metrics::Metrics;
 
 use health::health;
 use host::RequireValidHostLayer;
@@ -26,6 +27,7 @@ use middleware::{limit_header_size, limit_request_time, log_request};
 use openapi::openapi_json;
 use random_number::random_number;
 
+pub use error::ApiError;
 pub(crate) use middleware::MAX_HEADER_BYTES;
 pub use random_number::draw;
 
@@ -42,6 +44,8 @@ pub struct AppState {
     pub cors_headers: Vec<HeaderName>,
     /// Upper bound on one request.
     pub request_timeout: Duration,
+    /// Where each answer is counted.
+    pub metrics: Arc<Metrics>,
 }
 
 /// Path of the `--dev` JWKS.
@@ -69,25 +73,13 @@ fn cors(origins: &CorsOrigins, headers: &[HeaderName]) -> CorsLayer {
         .max_age(Duration::from_secs(600))
 }
 
-async fn not_found() -> impl IntoResponse {
-    (
-        StatusCode::NOT_FOUND,
-        Json(ErrorBody {
-            error: "not_found",
-            message: "no such route",
-        }),
-    )
+async fn not_found() -> ApiError {
+    ApiError::NOT_FOUND
 }
 
-async fn method_not_allowed() -> impl IntoResponse {
+async fn method_not_allowed() -> ApiError {
     // axum adds the `Allow` header of the route.
-    (
-        StatusCode::METHOD_NOT_ALLOWED,
-        Json(ErrorBody {
-            error: "method_not_allowed",
-            message: "this method is not allowed on this path",
-        }),
-    )
+    ApiError::METHOD_NOT_ALLOWED
 }
 
 /// The application: `GET /` (and `GET /random`) behind the Cognito layer, `GET /health` open,
@@ -119,7 +111,10 @@ pub fn router(state: AppState) -> Router {
         // Outside the header limit so a browser can read the 431 too.
         .layer(cors.clone())
         .layer(RequireValidHostLayer::new(cors))
-        .layer(axum::middleware::from_fn(log_request))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            log_request,
+        ))
         .layer(
             tower_http::set_header::SetResponseHeaderLayer::if_not_present(
                 HeaderName::from_static("x-content-type-options"),
@@ -133,7 +128,8 @@ mod tests {
     use std::convert::Infallible;
 
     use axum::body::Body;
-    use axum::http::Request;
+    use axum::http::{Request, StatusCode};
+    use axum::response::IntoResponse as _;
     use tower::{Layer as _, ServiceExt as _};
 
     use super::*;

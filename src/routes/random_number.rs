@@ -6,7 +6,7 @@ use axum::response::IntoResponse;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::VerifiedClaims;
+use cognito_auth::VerifiedClaims;
 
 /// The answer of `GET /`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -194,6 +194,6 @@ mod tests {
             ),
             "{text}"
         );
-        assert_eq!(error.exit_code(), crate::cli::EXIT_FAILED);
+        assert_eq!(error.exit_code(), crate::exit::EXIT_FAILED);
     }
 }

@@ -17,7 +17,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::cli::{EXIT_FAILED, EXIT_USAGE};
+use crate::exit::{EXIT_FAILED, EXIT_USAGE};
 pub use args::{Flow, TokenArgs};
 use client::{AuthenticationResult, CallError};
 pub use sign_in::{NoPrompt, Prompt, TerminalPrompt, get_tokens};

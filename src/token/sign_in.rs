@@ -277,7 +277,7 @@ async fn finish(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::EXIT_USAGE;
+    use crate::exit::EXIT_USAGE;
     use crate::token::args::tests::parse;
 
     /// The error `get_tokens` gives for `args`, with no terminal to prompt on.

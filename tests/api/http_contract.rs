@@ -27,7 +27,7 @@ async fn health_answers_without_a_token_and_makes_no_jwks_request() {
     let known = key("key-health");
     let jwks = JwksServer::with_keys(&[&known]).await;
     let app = spawn_app_with(&jwks, |config| {
-        config.jwks_cooldown = Duration::from_millis(100)
+        config.jwks.cooldown = Duration::from_millis(100)
     })
     .await;
     jwks.wait_for_requests(1).await; // the fetch at start
@@ -171,8 +171,8 @@ async fn a_token_without_a_required_scope_or_group_is_forbidden() {
     let key = key("key-scope");
     let jwks = JwksServer::with_keys(&[&key]).await;
     let app = spawn_app_with(&jwks, |config| {
-        config.required_scopes = vec!["api/read".into(), "api/admin".into()];
-        config.required_groups = vec!["admins".into()];
+        config.policy.required_scopes = vec!["api/read".into(), "api/admin".into()];
+        config.policy.required_groups = vec!["admins".into()];
     })
     .await;
     let scope_challenge = r#"Bearer realm="randapi", error="insufficient_scope", error_description="token lacks a required scope", scope="api/read api/admin""#;
@@ -453,7 +453,7 @@ async fn a_request_that_outlives_the_request_timeout_gets_a_json_503() {
     let key = key("key-timeout");
     let jwks = JwksServer::start(Behaviour::Hang).await;
     let app = spawn_app_with(&jwks, |config| {
-        config.jwks_fetch_timeout = Duration::from_secs(5);
+        config.jwks.fetch_timeout = Duration::from_secs(5);
         config.request_timeout = Duration::from_millis(300);
     })
     .await;

@@ -24,7 +24,7 @@ async fn a_cold_start_with_200_concurrent_requests_makes_one_fetch() {
     .await;
     let app = Arc::new(
         spawn_app_with(&jwks, |config| {
-            config.jwks_cooldown = Duration::from_millis(100)
+            config.jwks.cooldown = Duration::from_millis(100)
         })
         .await,
     );
@@ -53,7 +53,7 @@ async fn an_unknown_kid_is_fetched_once_then_held_back_by_the_cooldown() {
     // Long enough that the five requests below fit in it even on a loaded machine.
     let cooldown = Duration::from_secs(2);
     let app = spawn_app_with(&jwks, |config| {
-        config.jwks_cooldown = Duration::from_secs(2)
+        config.jwks.cooldown = Duration::from_secs(2)
     })
     .await;
     let known = token(&main);
@@ -121,7 +121,7 @@ async fn concurrent_requests_with_the_same_unknown_kid_make_one_fetch() {
     let jwks = JwksServer::with_keys(&[&main]).await;
     let app = Arc::new(
         spawn_app_with(&jwks, |config| {
-            config.jwks_cooldown = Duration::from_millis(100)
+            config.jwks.cooldown = Duration::from_millis(100)
         })
         .await,
     );
@@ -151,7 +151,7 @@ async fn a_key_added_to_the_jwks_is_picked_up_by_the_unknown_kid_refetch() {
     let next = key("key-next");
     let jwks = JwksServer::with_keys(&[&main]).await;
     let app = spawn_app_with(&jwks, |config| {
-        config.jwks_cooldown = Duration::from_millis(100)
+        config.jwks.cooldown = Duration::from_millis(100)
     })
     .await;
     assert_random_number(&app.get_root(Some(&token(&main))).await, "the current key");
@@ -184,7 +184,7 @@ async fn a_flood_of_random_kids_is_bounded_by_the_cooldown() {
         let cooldown = Duration::from_millis(500);
         let app = Arc::new(
             spawn_app_with(&jwks, |config| {
-                config.jwks_cooldown = Duration::from_millis(500)
+                config.jwks.cooldown = Duration::from_millis(500)
             })
             .await,
         );
@@ -226,7 +226,7 @@ async fn keys_that_are_down_at_start_recover_without_a_restart() {
     let main = key("key-recover");
     let jwks = JwksServer::start(Behaviour::Status(503)).await;
     let app = spawn_app_with(&jwks, |config| {
-        config.jwks_cooldown = Duration::from_millis(200)
+        config.jwks.cooldown = Duration::from_millis(200)
     })
     .await;
     let token = token(&main);
@@ -246,8 +246,8 @@ async fn known_keys_keep_working_while_refreshes_fail() {
     let main = key("key-stale");
     let jwks = JwksServer::with_keys(&[&main]).await;
     let app = spawn_app_with(&jwks, |config| {
-        config.jwks_ttl = Duration::from_millis(500);
-        config.jwks_cooldown = Duration::from_millis(100);
+        config.jwks.ttl = Duration::from_millis(500);
+        config.jwks.cooldown = Duration::from_millis(100);
     })
     .await;
     let token = token(&main);
@@ -273,8 +273,8 @@ async fn a_key_removed_from_the_jwks_stops_being_accepted_after_the_ttl_refresh(
     let removed = key("key-removed");
     let jwks = JwksServer::with_keys(&[&kept, &removed]).await;
     let app = spawn_app_with(&jwks, |config| {
-        config.jwks_ttl = Duration::from_millis(500);
-        config.jwks_cooldown = Duration::from_secs(10);
+        config.jwks.ttl = Duration::from_millis(500);
+        config.jwks.cooldown = Duration::from_secs(10);
     })
     .await;
     let removed_token = token(&removed);
@@ -307,7 +307,7 @@ async fn a_hanging_jwks_does_not_hang_requests() {
     let main = key("key-hang");
     let jwks = JwksServer::start(Behaviour::Hang).await;
     let app = spawn_app_with(&jwks, |config| {
-        config.jwks_fetch_timeout = Duration::from_millis(500)
+        config.jwks.fetch_timeout = Duration::from_millis(500)
     })
     .await;
     let token = token(&main);
@@ -349,7 +349,7 @@ async fn each_broken_jwks_answer_gives_503_at_a_cold_start() {
     for (behaviour, case) in broken_answers(&jwks_of(&[&main])) {
         let jwks = JwksServer::start(behaviour).await;
         let app = spawn_app_with(&jwks, |config| {
-            config.jwks_fetch_timeout = Duration::from_secs(2)
+            config.jwks.fetch_timeout = Duration::from_secs(2)
         })
         .await;
 
@@ -375,8 +375,8 @@ async fn each_broken_jwks_answer_leaves_the_good_keys_in_place() {
     for (behaviour, case) in broken_answers(&jwks_of(&[&main, &rotated])) {
         let jwks = JwksServer::start(Behaviour::Keys(good.clone())).await;
         let app = spawn_app_with(&jwks, |config| {
-            config.jwks_cooldown = Duration::from_millis(100);
-            config.jwks_fetch_timeout = Duration::from_secs(2);
+            config.jwks.cooldown = Duration::from_millis(100);
+            config.jwks.fetch_timeout = Duration::from_secs(2);
         })
         .await;
         assert_random_number(&app.get_root(Some(&known)).await, case);
@@ -419,9 +419,9 @@ async fn known_keys_stop_being_trusted_after_the_max_stale_age() {
     let main = key("key-max-stale");
     let jwks = JwksServer::with_keys(&[&main]).await;
     let app = spawn_app_with(&jwks, |config| {
-        config.jwks_ttl = Duration::from_millis(200);
-        config.jwks_max_stale = Duration::from_millis(800);
-        config.jwks_cooldown = Duration::from_millis(100);
+        config.jwks.ttl = Duration::from_millis(200);
+        config.jwks.max_stale = Duration::from_millis(800);
+        config.jwks.cooldown = Duration::from_millis(100);
     })
     .await;
     let token = token(&main);
@@ -439,4 +439,43 @@ async fn known_keys_stop_being_trusted_after_the_max_stale_age() {
         &app,
         "past max stale",
     );
+}
+
+#[tokio::test]
+async fn a_failed_fetch_is_logged_with_its_cause() {
+    // Nothing listens on this port: the connection is refused.
+    let closed = free_port();
+    let jwks_url = format!("http://127.0.0.1:{closed}/jwks.json");
+    let (mut child, port, lines) = randapi_with_stdout(&jwks_url, &[("SHUTDOWN_DELAY", "0s")]);
+    crate::common::raw::wait_until_serving(port).await;
+    // The start-up fetch was refused at once; a request for a key asks again.
+    let answer = http_client()
+        .get(format!("http://127.0.0.1:{port}/"))
+        .bearer_auth(token(&key("key-refused")))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+    send_signal(&child, "TERM");
+    assert_eq!(exit_status(&mut child).await.code(), Some(0));
+
+    let failures: Vec<serde_json::Value> = lines
+        .await
+        .expect("stdout")
+        .iter()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["message"] == "jwks fetch failed")
+        .collect();
+    assert!(!failures.is_empty(), "no failed fetch was logged");
+    for failure in &failures {
+        assert_eq!(failure["level"], "WARN", "{failure}");
+        let error = failure["error"].as_str().expect("an error field");
+        // reqwest's own message ("error sending request for url") is not enough: the cause under
+        // it is what an operator needs.
+        assert!(
+            error.contains("error sending request") && error.contains("Connection refused"),
+            "the cause is not named: {error}"
+        );
+        assert_eq!(failure["url"], jwks_url.as_str(), "{failure}");
+    }
 }

@@ -7,6 +7,7 @@ mod edge_answers;
 mod http_contract;
 mod key_cache;
 mod metrics;
+mod pools;
 mod process;
 mod random_number;
 mod shutdown;

@@ -111,3 +111,82 @@ async fn the_binary_writes_emf_lines_that_count_what_happened() {
         "{last:?}"
     );
 }
+
+/// The EMF lines of a finished binary's stdout.
+fn emf_lines(lines: &[String]) -> Vec<Map<String, Value>> {
+    lines
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter_map(|value| match value {
+            Value::Object(map) if map.contains_key("_aws") => Some(map),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn key_trouble_is_counted_apart_from_an_outage_on_every_line() {
+    let main = key("key-split");
+    // Down from the start: a cold start with no key set.
+    let jwks = JwksServer::start(Behaviour::Status(503)).await;
+    let (mut child, port, lines) = randapi_with_stdout(
+        &jwks.url(),
+        &[("METRICS_INTERVAL", "1s"), ("JWKS_COOLDOWN", "100ms")],
+    );
+    crate::common::raw::wait_until_serving(port).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let client = http_client();
+    let get = |token: String| {
+        let request = client.get(format!("{base}/")).bearer_auth(token);
+        async move { request.send().await.expect("answer").status() }
+    };
+
+    // No usable key set at all: every token fails, an outage.
+    let mut no_key_set = 0;
+    for _ in 0..2 {
+        assert_eq!(get(token(&main)).await, StatusCode::SERVICE_UNAVAILABLE);
+        no_key_set += 1;
+    }
+    // The JWKS comes back; the background retries (one per cooldown) fetch it.
+    jwks.serve_keys(&[&main]);
+    loop {
+        match get(token(&main)).await {
+            StatusCode::OK => break,
+            StatusCode::SERVICE_UNAVAILABLE => no_key_set += 1,
+            other => panic!("unexpected {other}"),
+        }
+        pass(Duration::from_millis(50)).await;
+        assert!(no_key_set < 100, "the keys never came back");
+    }
+    // Down again, with keys known: a kid not in the set cannot be learned now.
+    jwks.set(Behaviour::Status(500));
+    pass(Duration::from_millis(150)).await;
+    for _ in 0..3 {
+        assert_eq!(
+            get(token_with_kid(&main, "key-rotated-in")).await,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+    // Known keys still serve.
+    assert_eq!(get(token(&main)).await, StatusCode::OK);
+
+    // Two intervals: the counts above are all in lines by then.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    send_signal(&child, "TERM");
+    assert_eq!(exit_status(&mut child).await.code(), Some(0));
+    let lines = lines.await.expect("stdout");
+    let emf = emf_lines(&lines);
+    assert!(emf.len() >= 2, "fewer than two metrics lines: {lines:?}");
+    for line in &emf {
+        check_emf(line);
+        // On every line, 0 included: a missing line means the service is down.
+        for name in ["KeySetUnavailable", "UnknownKeyWhileJwksDown"] {
+            assert!(line[name].is_u64(), "{name} missing from {line:?}");
+        }
+    }
+    let sum = |name: &str| -> u64 { emf.iter().filter_map(|l| l.get(name)?.as_u64()).sum() };
+    assert_eq!(sum("KeySetUnavailable"), no_key_set);
+    assert_eq!(sum("UnknownKeyWhileJwksDown"), 3);
+    assert_eq!(sum("Refused_KeysUnavailable"), no_key_set + 3);
+    assert_eq!(sum("Responses503"), no_key_set + 3);
+}

@@ -107,7 +107,7 @@ async fn scopes_are_separated_by_u0020_only() {
     let main = key("key-scope-13f7");
     let jwks = JwksServer::with_keys(&[&main]).await;
     let app = spawn_app_with(&jwks, |config| {
-        config.required_scopes = vec!["api/read".into()];
+        config.policy.required_scopes = vec!["api/read".into()];
     })
     .await;
     let with_scope = |scope: &str| {

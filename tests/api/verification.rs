@@ -519,7 +519,10 @@ async fn every_shape_of_a_valid_cognito_access_token_is_accepted() {
 async fn the_configured_clock_leeway_is_the_boundary() {
     let main = key("key-leeway");
     let jwks = JwksServer::with_keys(&[&main]).await;
-    let app = spawn_app_with(&jwks, |config| config.leeway = Duration::from_secs(10)).await;
+    let app = spawn_app_with(&jwks, |config| {
+        config.policy.leeway = Duration::from_secs(10)
+    })
+    .await;
     let now = now();
 
     // Tokens 30 s off are inside the default 60 s leeway but not inside 10 s.
@@ -574,7 +577,7 @@ async fn tokens_refused_before_the_key_lookup_make_no_jwks_fetch() {
     let stranger = "key-stranger";
     let jwks = JwksServer::with_keys(&[&main]).await;
     let app = spawn_app_with(&jwks, |config| {
-        config.jwks_cooldown = Duration::from_millis(100)
+        config.jwks.cooldown = Duration::from_millis(100)
     })
     .await;
     assert_random_number(&app.get_root(Some(&token(&main))).await, "warm-up");

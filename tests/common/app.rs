@@ -5,12 +5,12 @@
 //! [`dev_config`], change the typed fields a test needs, and pass it to [`TestApp::spawn`]:
 //!
 //! ```ignore
-//! let app = spawn_app_with(&jwks, |config| config.jwks_cooldown = Duration::from_millis(100)).await;
+//! let app = spawn_app_with(&jwks, |config| config.jwks.cooldown = Duration::from_millis(100)).await;
 //! ```
 
 use std::time::Duration;
 
-use randapi::auth::JwksCache;
+use cognito_auth::JwksCache;
 use randapi::config::{Config, KeySource, ServeArgs};
 use randapi::startup::{Application, StartError};
 use reqwest::StatusCode;

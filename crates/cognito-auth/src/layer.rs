@@ -1,20 +1,23 @@
-//! The tower layer: any axum `Router` can put it on its routes with `route_layer`.
+//! The tower layer: any service of `http` requests can wrap it, an axum `Router` with
+//! `route_layer`.
 //!
 //! A rejection is an answer, never a service error (tower-http's auth middleware does the same):
 //! the inner service is only called for a verified request, with the claims in its extensions.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use axum::extract::Request;
-use axum::response::{IntoResponse, Response};
-use futures_util::future::BoxFuture;
+use http::{Request, Response};
 use tower::{Layer, Service};
 
-use super::authenticator::{Authenticator, Cached};
-use super::bearer::bearer_token;
-use super::claims::{AccessTokenClaims, VerifiedClaims};
-use super::error::AuthError;
+use crate::authenticator::{Authenticator, Cached};
+use crate::bearer::bearer_token;
+use crate::claims::{AccessTokenClaims, VerifiedClaims};
+use crate::error::AuthError;
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// What the request log may say about authentication: never the token, only the verified
 /// claims (the log picks `sub`, `client_id`, `jti`) or the fixed refusal reason.
@@ -89,28 +92,29 @@ pub struct CognitoAuth<S> {
     auth: Arc<Authenticator>,
 }
 
-impl<S> Service<Request> for CognitoAuth<S>
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CognitoAuth<S>
 where
-    S: Service<Request> + Clone + Send + 'static,
-    S::Response: IntoResponse,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: From<String> + Send + 'static,
 {
-    type Response = Response;
+    type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = BoxFuture<'static, Result<Response, S::Error>>;
+    type Future = BoxFuture<Result<Response<ResBody>, S::Error>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request) -> Self::Future {
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let digest = match self.auth.lookup(request.headers()) {
             // A cached token (nearly every request of a signed-in user) needs no waiting: call
             // the service that was driven to readiness now, with no clone of it.
             Ok(Cached::Hit(claims)) => return Box::pin(admit(&mut self.inner, request, claims)),
             Ok(Cached::Miss(digest)) => digest,
             Err(error) => {
-                let response = refusal(error);
+                let response = refusal(&self.auth, &error);
                 return Box::pin(async move { Ok(response) });
             }
         };
@@ -127,7 +131,7 @@ where
             };
             match verified {
                 Ok(claims) => admit(&mut inner, request, claims).await,
-                Err(error) => Ok(refusal(error)),
+                Err(error) => Ok(refusal(&auth, &error)),
             }
         })
     }
@@ -136,31 +140,31 @@ where
 /// Hands a verified request to `inner`, with its claims in the request's extensions, and marks
 /// the answer with the outcome the request log reads. `inner` is called at once; the future only
 /// waits for its answer.
-fn admit<S>(
+fn admit<S, ReqBody, ResBody>(
     inner: &mut S,
-    mut request: Request,
+    mut request: Request<ReqBody>,
     claims: Arc<AccessTokenClaims>,
-) -> impl Future<Output = Result<Response, S::Error>> + Send + 'static
+) -> impl Future<Output = Result<Response<ResBody>, S::Error>> + Send + 'static
 where
-    S: Service<Request>,
-    S::Response: IntoResponse,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     S::Future: Send + 'static,
 {
     let outcome = AuthOutcome::Verified(claims.clone());
     request.extensions_mut().insert(VerifiedClaims(claims));
     let answer = inner.call(request);
     async move {
-        let mut response = answer.await?.into_response();
+        let mut response = answer.await?;
         response.extensions_mut().insert(outcome);
         Ok(response)
     }
 }
 
-/// The answer to a refused request, counted, with its reason for the request log.
-fn refusal(error: AuthError) -> Response {
-    crate::metrics::global().refused(&error);
-    let outcome = AuthOutcome::Refused(error.reason());
-    let mut response = error.into_response();
-    response.extensions_mut().insert(outcome);
+/// The answer to a refused request, told to the observer, with its reason for the request log.
+fn refusal<B: From<String>>(auth: &Authenticator, error: &AuthError) -> Response<B> {
+    auth.observer().refused(error);
+    let mut response = error.to_response(auth.realm());
+    response
+        .extensions_mut()
+        .insert(AuthOutcome::Refused(error.reason()));
     response
 }

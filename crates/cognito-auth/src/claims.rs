@@ -1,22 +1,20 @@
 //! The verified claims handed to handlers, and their extractor.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, OptionalFromRequestParts};
-use axum::http::request::Parts;
 use serde::Serialize;
 
-use super::error::AuthError;
-
-/// What a verified Cognito access token says. Handlers take it as an extractor:
+/// What a verified Cognito access token says. The layer puts it in the request's extensions (as
+/// [`VerifiedClaims`]); with the `axum` feature handlers take it as an extractor:
 ///
 /// ```
-/// use randapi::auth::AccessTokenClaims;
+/// # #[cfg(feature = "axum")] {
+/// use cognito_auth::AccessTokenClaims;
 ///
 /// async fn whoami(claims: AccessTokenClaims) -> String {
 ///     claims.sub
 /// }
+/// # }
 /// ```
 ///
 /// On a route without the auth layer the extractor refuses the request (401): it fails closed.
@@ -47,7 +45,7 @@ pub struct AccessTokenClaims {
 /// RFC 6749 §3.3 separates scope tokens with U+0020 alone, so only that splits: a tab, a newline,
 /// a no-break space or any other Unicode space is part of a name (and then matches no configured
 /// scope). Empty names (from runs of spaces) are dropped.
-pub(crate) fn split_scopes(list: Option<&str>) -> Vec<String> {
+pub fn split_scopes(list: Option<&str>) -> Vec<String> {
     list.unwrap_or_default()
         .split(' ')
         .filter(|name| !name.is_empty())
@@ -68,41 +66,55 @@ impl std::ops::Deref for VerifiedClaims {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for VerifiedClaims {
-    type Rejection = AuthError;
+/// The extractors, through axum-core: a route without the layer refuses (401), so a handler that
+/// takes the claims fails closed.
+#[cfg(feature = "axum")]
+mod extract {
+    use std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<VerifiedClaims>()
-            .cloned()
-            .ok_or(AuthError::MissingToken)
+    use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
+    use http::request::Parts;
+
+    use super::{AccessTokenClaims, VerifiedClaims};
+    use crate::error::AuthError;
+
+    /// The claims the layer left in the request, if it ran.
+    fn verified(parts: &Parts) -> Option<&VerifiedClaims> {
+        parts.extensions.get::<VerifiedClaims>()
     }
-}
 
-impl<S: Send + Sync> FromRequestParts<S> for AccessTokenClaims {
-    type Rejection = AuthError;
+    impl<S: Send + Sync> FromRequestParts<S> for VerifiedClaims {
+        type Rejection = AuthError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<VerifiedClaims>()
-            .map(|claims| claims.0.as_ref().clone())
-            .ok_or(AuthError::MissingToken)
+        async fn from_request_parts(
+            parts: &mut Parts,
+            _state: &S,
+        ) -> Result<Self, Self::Rejection> {
+            verified(parts).cloned().ok_or(AuthError::MissingToken)
+        }
     }
-}
 
-impl<S: Send + Sync> OptionalFromRequestParts<S> for AccessTokenClaims {
-    type Rejection = Infallible;
+    impl<S: Send + Sync> FromRequestParts<S> for AccessTokenClaims {
+        type Rejection = AuthError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        _state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(parts
-            .extensions
-            .get::<VerifiedClaims>()
-            .map(|claims| claims.0.as_ref().clone()))
+        async fn from_request_parts(
+            parts: &mut Parts,
+            _state: &S,
+        ) -> Result<Self, Self::Rejection> {
+            let claims = verified(parts).ok_or(AuthError::MissingToken)?;
+            Ok(claims.0.as_ref().clone())
+        }
+    }
+
+    impl<S: Send + Sync> OptionalFromRequestParts<S> for AccessTokenClaims {
+        type Rejection = Infallible;
+
+        async fn from_request_parts(
+            parts: &mut Parts,
+            _state: &S,
+        ) -> Result<Option<Self>, Self::Rejection> {
+            Ok(verified(parts).map(|claims| claims.0.as_ref().clone()))
+        }
     }
 }
 

@@ -1,8 +1,9 @@
-//! The JWKS cache: fetches the user pool's signing keys, keeps them, refreshes them.
+//! The JWKS cache of one user pool: fetches its signing keys, keeps them, refreshes them.
 //!
 //! The rules:
-//! - a background task fetches at start and refreshes before the TTL; requests never wait for a
-//!   refresh of keys they already have (reads take a short `RwLock` read of an `Arc`);
+//! - `hydrate` (or the background task) fetches at start, the task refreshes before the TTL;
+//!   requests never wait for a refresh of keys they already have (reads take a short `RwLock`
+//!   read of an `Arc`);
 //! - one fetch at a time: every caller that needs a fetch queues on one lock, and a caller that
 //!   finds a fetch finished while it waited uses that result instead of fetching again;
 //! - an unknown `kid` causes at most one fetch per cooldown, and failed fetches start the cooldown
@@ -11,8 +12,10 @@
 //! - each fetch has a timeout, a connect timeout, a body cap, a `User-Agent`, no redirects; only
 //!   RSA keys for signatures with a 2048- to 8192-bit modulus are kept, and a set without one is
 //!   a failed fetch;
-//! - each key is parsed once per fetched set into aws-lc-rs's verification form
-//!   ([`VerifyingKey`]);
+//! - each key is made once per fetched set into jsonwebtoken's `DecodingKey` ([`VerifyingKey`]);
+//! - a failed fetch is logged with its whole cause ([`error_chain`]: connection refused, timeout,
+//!   TLS, DNS, status, size, parse), never with the body; a `503` says whether the pool has no
+//!   usable key set at all or only lacks the kid while the JWKS is down ([`Unavailable`]);
 //! - a fetch that returns the same keys (same kids, same `n` and `e`) keeps the set's generation
 //!   and its key objects and only renews its age, so the verified-token cache stays valid: a
 //!   flood of unknown kids, or the TTL refresh, cannot empty it. Any change of the set (a key
@@ -25,16 +28,17 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use reqwest::StatusCode;
+use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 use tokio::time::Instant;
 
-use super::key::VerifyingKey;
-use crate::config::JwksSettings;
-use crate::metrics;
+use crate::error::{AuthError, InvalidToken, Unavailable};
+use crate::key::VerifyingKey;
+use crate::observer::AuthObserver;
+use crate::settings::JwksSettings;
 
-/// The `User-Agent` of every JWKS request (some WAFs block requests without one).
-pub(crate) const USER_AGENT: &str = concat!("randapi/", env!("CARGO_PKG_VERSION"), " (jwks-fetch)");
+/// The default `User-Agent` of every JWKS request (some WAFs block requests without one).
+pub const USER_AGENT: &str = concat!("cognito-auth/", env!("CARGO_PKG_VERSION"), " (jwks-fetch)");
 
 /// Smallest RSA modulus accepted, in bits (Cognito uses 2048; less is breakable).
 const MIN_MODULUS_BITS: usize = 2048;
@@ -42,11 +46,12 @@ const MIN_MODULUS_BITS: usize = 2048;
 /// the size, so a bigger key would make every request slow (8192 bits is about 0.5 ms).
 const MAX_MODULUS_BITS: usize = 8192;
 
-/// Why a fetch failed. Logged, never sent to clients.
+/// Why a fetch failed. Logged with its whole source chain, never sent to clients, and
+/// never with the body.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    /// Connection, TLS, timeout or body read error.
-    #[error("request failed: {0}")]
+    /// Connection, DNS, TLS, timeout or body read error; its sources name the cause.
+    #[error("request failed")]
     Request(#[from] reqwest::Error),
     /// The fetch took longer than the timeout.
     #[error("timed out")]
@@ -65,16 +70,21 @@ pub enum FetchError {
     NoUsableKeys,
 }
 
-/// Why no key was found for a `kid`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum KeyLookupError {
-    /// The JWKS was fetched and has no such key.
-    Unknown,
-    /// No usable keys right now (never fetched, or the endpoint is failing).
-    Unavailable {
-        /// When a new fetch may happen.
-        retry_after: Duration,
-    },
+/// `error` and each of its sources, joined by `: `: "request failed: error sending request for
+/// url (...): client error (Connect): tcp connect error: Connection refused (os error 111)".
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        // Some errors repeat their source in their own message: say each part once.
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// The usable keys of one JWKS document, by `kid`.
@@ -120,20 +130,31 @@ struct Status {
     last_ok: bool,
 }
 
-#[derive(Debug)]
 struct Inner {
     client: reqwest::Client,
+    url: Url,
     settings: JwksSettings,
+    observer: Arc<dyn AuthObserver>,
     keys: RwLock<Option<Arc<KeySet>>>,
     fetch_lock: tokio::sync::Mutex<()>,
     status: Mutex<Status>,
     fetches: AtomicU64,
 }
 
-/// A shared, cheap-to-clone handle on the cache.
-#[derive(Debug, Clone)]
+/// The keys of one user pool: a shared, cheap-to-clone handle on its cache.
+#[derive(Clone)]
 pub struct JwksCache {
     inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for JwksCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwksCache")
+            .field("url", &self.inner.url.as_str())
+            .field("settings", &self.inner.settings)
+            .field("fetches", &self.fetch_count())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Deserialize)]
@@ -234,14 +255,18 @@ pub fn parse_jwks(body: &[u8]) -> Result<Keys, FetchError> {
 }
 
 impl JwksCache {
-    /// Builds the one HTTP client used for every fetch of the process.
+    /// Builds an HTTP client for fetches with `settings`' timeouts, no redirects and `user_agent`
+    /// ([`USER_AGENT`] unless the caller names itself).
     ///
     /// # Errors
     ///
     /// When the TLS stack cannot be set up.
-    pub fn http_client(settings: &JwksSettings) -> reqwest::Result<reqwest::Client> {
+    pub fn http_client(
+        settings: &JwksSettings,
+        user_agent: &str,
+    ) -> reqwest::Result<reqwest::Client> {
         reqwest::Client::builder()
-            .user_agent(USER_AGENT)
+            .user_agent(user_agent)
             .redirect(reqwest::redirect::Policy::none())
             .timeout(settings.fetch_timeout)
             .connect_timeout(settings.connect_timeout)
@@ -249,13 +274,21 @@ impl JwksCache {
             .build()
     }
 
-    /// A cache that fetches from `settings.url` with `client`. Nothing is fetched until
-    /// [`JwksCache::run_refresher`] runs or a request needs a key.
-    pub fn new(client: reqwest::Client, settings: JwksSettings) -> Self {
+    /// A cache that fetches from `url` with `client`, telling `observer` about each fetch.
+    /// Nothing is fetched until [`JwksCache::hydrate`] or [`JwksCache::run_refresher`] runs or
+    /// a request needs a key.
+    pub fn new(
+        client: reqwest::Client,
+        url: Url,
+        settings: JwksSettings,
+        observer: Arc<dyn AuthObserver>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 client,
+                url,
                 settings,
+                observer,
                 keys: RwLock::new(None),
                 fetch_lock: tokio::sync::Mutex::new(()),
                 status: Mutex::new(Status::default()),
@@ -303,13 +336,20 @@ impl JwksCache {
         cooldown.saturating_sub(elapsed).max(Duration::from_secs(1))
     }
 
+    /// The URL the keys are fetched from.
+    pub fn url(&self) -> &Url {
+        &self.inner.url
+    }
+
     /// The key for `kid`, fetching the JWKS if the kid is unknown and the cooldown allows it.
     ///
     /// # Errors
     ///
-    /// [`KeyLookupError::Unknown`] when a good JWKS lacks the kid;
-    /// [`KeyLookupError::Unavailable`] when no usable keys can be had now.
-    pub(crate) async fn key(&self, kid: &str) -> Result<Arc<VerifyingKey>, KeyLookupError> {
+    /// [`InvalidToken::UnknownKey`] when a good JWKS lacks the kid;
+    /// [`AuthError::KeysUnavailable`] when no usable key can be had now: the pool has no usable
+    /// key set ([`Unavailable::NoKeySet`]), or it has one without the kid and the JWKS cannot be
+    /// fetched ([`Unavailable::UnknownKeyWhileJwksDown`]).
+    pub(crate) async fn key(&self, kid: &str) -> Result<Arc<VerifyingKey>, AuthError> {
         if let Some(key) = self.current().and_then(|set| set.get(kid)) {
             return Ok(key);
         }
@@ -318,13 +358,32 @@ impl JwksCache {
         if let Some(key) = current.as_ref().and_then(|set| set.get(kid)) {
             return Ok(key);
         }
-        if current.is_some() && self.status(|s| s.last_ok) {
-            Err(KeyLookupError::Unknown)
-        } else {
-            Err(KeyLookupError::Unavailable {
-                retry_after: self.retry_after(),
-            })
+        let why = match current {
+            Some(_) if self.status(|s| s.last_ok) => {
+                return Err(AuthError::InvalidToken(InvalidToken::UnknownKey));
+            }
+            Some(_) => Unavailable::UnknownKeyWhileJwksDown,
+            None => Unavailable::NoKeySet,
+        };
+        Err(AuthError::KeysUnavailable {
+            retry_after: self.retry_after(),
+            why,
+        })
+    }
+
+    /// Fetches the keys now unless a fetch already gave a set that is still in use (another
+    /// caller's, a moment ago): the JWKS warmed before the first request, as aws-jwt-verify's
+    /// `hydrate()`.
+    ///
+    /// # Errors
+    ///
+    /// Why the fetch failed (logged too); the cache then behaves as after any failed fetch.
+    pub async fn hydrate(&self) -> Result<(), FetchError> {
+        let _guard = self.inner.fetch_lock.lock().await;
+        if self.current().is_some() && self.status(|s| s.last_ok) {
+            return Ok(());
         }
+        self.fetch_and_store("start").await
     }
 
     /// Fetches unless a fetch finished while this caller waited for its turn (single flight) or
@@ -342,7 +401,8 @@ impl JwksCache {
             s.attempts != seen || s.last_attempt.is_some_and(|t| t.elapsed() < cooldown)
         });
         if !skip {
-            self.fetch_and_store("unknown kid").await;
+            // Logged and counted inside; the caller reads the cache's state.
+            let _ = self.fetch_and_store("unknown kid").await;
         }
     }
 
@@ -370,14 +430,14 @@ impl JwksCache {
                 } else {
                     "refresh"
                 };
-                self.fetch_and_store(reason).await;
+                let _ = self.fetch_and_store(reason).await;
             }
         }
     }
 
     /// One fetch; the caller holds the fetch lock.
     #[tracing::instrument(name = "jwks_fetch", skip(self), fields(attempt))]
-    async fn fetch_and_store(&self, reason: &'static str) {
+    async fn fetch_and_store(&self, reason: &'static str) -> Result<(), FetchError> {
         let attempt = self.inner.fetches.fetch_add(1, Ordering::Relaxed) + 1;
         tracing::Span::current().record("attempt", attempt);
         let started = Instant::now();
@@ -387,9 +447,9 @@ impl JwksCache {
                 Err(_) => Err(FetchError::Timeout),
             };
         let ok = outcome.is_ok();
-        match outcome {
+        self.inner.observer.jwks_fetched(ok);
+        let outcome = match outcome {
             Ok(keys) => {
-                metrics::global().jwks_fetch_ok();
                 let count = keys.len();
                 let mut slot = self.inner.keys.write().unwrap_or_else(|e| e.into_inner());
                 // The same keys keep their generation and their objects (the token cache
@@ -414,18 +474,27 @@ impl JwksCache {
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "jwks fetched"
                 );
+                Ok(())
             }
             Err(error) => {
-                metrics::global().jwks_fetch_failed();
                 let stale = self.current().is_some();
-                tracing::warn!(%error, keeping_known_keys = stale, "jwks fetch failed");
+                // The whole chain: "connection refused", "timed out", a TLS or DNS failure is
+                // what an operator needs, and it sits under reqwest's "error sending request".
+                tracing::warn!(
+                    error = %error_chain(&error),
+                    url = %self.inner.url,
+                    keeping_known_keys = stale,
+                    "jwks fetch failed"
+                );
+                Err(error)
             }
-        }
+        };
         self.status(|s| {
             s.attempts += 1;
             s.last_attempt = Some(Instant::now());
             s.last_ok = ok;
         });
+        outcome
     }
 
     async fn fetch(&self) -> Result<Keys, FetchError> {
@@ -433,7 +502,7 @@ impl JwksCache {
         let mut response = self
             .inner
             .client
-            .get(self.inner.settings.url.clone())
+            .get(self.inner.url.clone())
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await?;

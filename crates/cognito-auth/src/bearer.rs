@@ -1,8 +1,8 @@
 //! The bearer token of a request: `Authorization` header parsing (RFC 6750 §2.1).
 
-use axum::http::{HeaderMap, HeaderValue, header};
+use http::{HeaderMap, HeaderValue, header};
 
-use super::error::AuthError;
+use crate::error::AuthError;
 
 /// The token of an `Authorization` header value.
 ///

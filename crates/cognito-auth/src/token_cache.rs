@@ -12,8 +12,8 @@
 //!   those answers are exactly the ones the verifier gives.
 //! - The key is the SHA-256 of the whole token (a 256-bit digest: finding two tokens with the same
 //!   key is a SHA-256 collision), never a short hash or a prefix.
-//! - An entry holds the JWKS generation it was verified under and is used only while that same
-//!   key set is current: a refresh that changes the set (one that removes a kid included) makes
+//! - An entry holds its pool and the JWKS generation it was verified under, and is used only
+//!   while that same key set is the pool's current one: a refresh that changes the set (one that removes a kid included) makes
 //!   the next request verify again against the new set, so a key that leaves the JWKS stops being
 //!   trusted at once. A refetch that returns the same keys keeps the generation (see the JWKS
 //!   cache), so it does not empty this cache.
@@ -31,8 +31,7 @@ use std::time::Duration;
 
 use aws_lc_rs::digest::{SHA256, SHA256_OUTPUT_LEN, digest};
 
-use super::claims::AccessTokenClaims;
-use crate::metrics;
+use crate::claims::AccessTokenClaims;
 
 /// Default bound of the cache: 32 MiB, about 60,000 Cognito access tokens of a few claims.
 pub const DEFAULT_TOKEN_CACHE_BYTES: u64 = 32 * 1024 * 1024;
@@ -65,6 +64,7 @@ impl TokenDigest {
 #[derive(Debug, Clone)]
 struct Entry {
     claims: Arc<AccessTokenClaims>,
+    pool: usize,
     generation: u64,
     nbf: Option<u64>,
     weight: u32,
@@ -182,33 +182,23 @@ impl TokenCache {
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            self.remove_expired(super::unix_now());
+            self.remove_expired(crate::verifier::unix_now());
         }
     }
 
-    /// The claims of a token verified under key-set `generation` that is still in time at `now`.
-    /// An entry of another generation or out of time is dropped and `None` is returned: the
-    /// caller then verifies the token in full.
+    /// The claims of a token that is still in time at `now` and was verified under the key set
+    /// that `current` says is its pool's now (`current(pool)` gives the generation of the pool's
+    /// key set in use, `None` when it has none). Any other entry is dropped and `None` is
+    /// returned: the caller then verifies the token in full.
     pub fn get(
         &self,
         key: &TokenDigest,
-        generation: u64,
         now: u64,
-    ) -> Option<Arc<AccessTokenClaims>> {
-        let found = self.lookup(key, generation, now);
-        metrics::global().token_cache_lookup(found.is_some());
-        found
-    }
-
-    fn lookup(
-        &self,
-        key: &TokenDigest,
-        generation: u64,
-        now: u64,
+        current: impl FnOnce(usize) -> Option<u64>,
     ) -> Option<Arc<AccessTokenClaims>> {
         let entries = self.entries.as_ref()?;
         let entry = entries.get(key)?;
-        if entry.generation == generation && entry.in_time(now, self.leeway) {
+        if entry.in_time(now, self.leeway) && current(entry.pool) == Some(entry.generation) {
             return Some(entry.claims);
         }
         entries.remove(key);
@@ -216,15 +206,15 @@ impl TokenCache {
     }
 
     /// Remembers that the token with digest `key` verified to `claims` with a key of the
-    /// key set of `generation` (exactly that set: an entry is trusted only while it is current).
-    /// `nbf` is the token's, if any. Claims heavier than [`MAX_CACHED_CLAIMS_BYTES`] and tokens
-    /// already out of time are not stored.
+    /// key set of `generation` of pool `pool` (exactly that set: an entry is trusted only while
+    /// it is current). `nbf` is the token's, if any. Claims heavier than
+    /// [`MAX_CACHED_CLAIMS_BYTES`] and tokens already out of time are not stored.
     pub fn insert(
         &self,
         key: TokenDigest,
         claims: Arc<AccessTokenClaims>,
         nbf: Option<u64>,
-        generation: u64,
+        (pool, generation): (usize, u64),
         now: u64,
     ) {
         let Some(entries) = &self.entries else {
@@ -240,6 +230,7 @@ impl TokenCache {
             + claims_bytes;
         let entry = Entry {
             claims,
+            pool,
             generation,
             nbf,
             weight: u32::try_from(weight).unwrap_or(u32::MAX),
@@ -259,6 +250,16 @@ mod tests {
     const LEEWAY: u64 = 60;
     const MIB: u64 = 1024 * 1024;
 
+    /// Caches the token `token` of pool 0, generation 1, for user `sub`, valid until `exp`.
+    fn put(cache: &TokenCache, token: &str, sub: &str, exp: u64) {
+        cache.insert(TokenDigest::of(token), claims(sub, exp), None, (0, 1), NOW);
+    }
+
+    /// Pool 0's key set is at `current` now.
+    fn generation(current: u64) -> impl FnOnce(usize) -> Option<u64> {
+        move |pool| (pool == 0).then_some(current)
+    }
+
     fn claims(sub: &str, exp: u64) -> Arc<AccessTokenClaims> {
         Arc::new(AccessTokenClaims {
             sub: sub.into(),
@@ -276,11 +277,19 @@ mod tests {
     fn a_cached_token_is_a_hit_with_its_claims() {
         let cache = TokenCache::new(MIB, LEEWAY);
         let key = TokenDigest::of("a.b.c");
-        assert!(cache.get(&key, 1, NOW).is_none(), "empty cache hit");
-        cache.insert(key, claims("alice", NOW + 300), None, 1, NOW);
-        assert_eq!(cache.get(&key, 1, NOW).expect("hit").sub, "alice");
         assert!(
-            cache.get(&TokenDigest::of("a.b.d"), 1, NOW).is_none(),
+            cache.get(&key, NOW, generation(1)).is_none(),
+            "empty cache hit"
+        );
+        cache.insert(key, claims("alice", NOW + 300), None, (0, 1), NOW);
+        assert_eq!(
+            cache.get(&key, NOW, generation(1)).expect("hit").sub,
+            "alice"
+        );
+        assert!(
+            cache
+                .get(&TokenDigest::of("a.b.d"), NOW, generation(1))
+                .is_none(),
             "another token hit"
         );
     }
@@ -302,13 +311,17 @@ mod tests {
     fn expiry_is_checked_on_every_hit() {
         let cache = TokenCache::new(MIB, LEEWAY);
         let key = TokenDigest::of("a.b.c");
-        cache.insert(key, claims("alice", NOW + 10), None, 1, NOW);
-        assert!(cache.get(&key, 1, NOW + 10 + LEEWAY - 1).is_some());
+        cache.insert(key, claims("alice", NOW + 10), None, (0, 1), NOW);
+        assert!(
+            cache
+                .get(&key, NOW + 10 + LEEWAY - 1, generation(1))
+                .is_some()
+        );
         // At exp + leeway the verifier calls it expired: so does the cache, and forgets it.
-        assert!(cache.get(&key, 1, NOW + 10 + LEEWAY).is_none());
+        assert!(cache.get(&key, NOW + 10 + LEEWAY, generation(1)).is_none());
         assert!(cache.is_empty());
         assert!(
-            cache.get(&key, 1, NOW).is_none(),
+            cache.get(&key, NOW, generation(1)).is_none(),
             "an expired entry came back"
         );
     }
@@ -316,27 +329,15 @@ mod tests {
     #[test]
     fn the_sweep_frees_entries_past_exp_plus_leeway() {
         let cache = TokenCache::new(MIB, LEEWAY);
-        cache.insert(
-            TokenDigest::of("short"),
-            claims("a", NOW + 10),
-            None,
-            1,
-            NOW,
-        );
-        cache.insert(
-            TokenDigest::of("long"),
-            claims("b", NOW + 3600),
-            None,
-            1,
-            NOW,
-        );
+        put(&cache, "short", "a", NOW + 10);
+        put(&cache, "long", "b", NOW + 3600);
         cache.remove_expired(NOW + 10 + LEEWAY - 1);
         assert_eq!(cache.len(), 2);
         cache.remove_expired(NOW + 10 + LEEWAY);
         assert_eq!(cache.len(), 1);
         assert!(
             cache
-                .get(&TokenDigest::of("long"), 1, NOW + 10 + LEEWAY)
+                .get(&TokenDigest::of("long"), NOW + 10 + LEEWAY, generation(1))
                 .is_some()
         );
     }
@@ -345,7 +346,7 @@ mod tests {
     fn an_expired_token_is_not_stored() {
         let cache = TokenCache::new(MIB, LEEWAY);
         let key = TokenDigest::of("a.b.c");
-        cache.insert(key, claims("alice", NOW - LEEWAY), None, 1, NOW);
+        cache.insert(key, claims("alice", NOW - LEEWAY), None, (0, 1), NOW);
         assert!(cache.is_empty());
     }
 
@@ -353,20 +354,20 @@ mod tests {
     fn nbf_and_iat_are_checked_on_every_hit() {
         let cache = TokenCache::new(MIB, LEEWAY);
         let key = TokenDigest::of("a.b.c");
-        cache.insert(key, claims("alice", NOW + 300), Some(NOW), 1, NOW);
-        assert!(cache.get(&key, 1, NOW).is_some());
+        cache.insert(key, claims("alice", NOW + 300), Some(NOW), (0, 1), NOW);
+        assert!(cache.get(&key, NOW, generation(1)).is_some());
         // A clock that steps back before nbf - leeway makes the token not yet valid again.
-        assert!(cache.get(&key, 1, NOW - LEEWAY - 1).is_none());
+        assert!(cache.get(&key, NOW - LEEWAY - 1, generation(1)).is_none());
     }
 
     #[test]
     fn a_new_key_set_generation_is_a_miss() {
         let cache = TokenCache::new(MIB, LEEWAY);
         let key = TokenDigest::of("a.b.c");
-        cache.insert(key, claims("alice", NOW + 300), None, 1, NOW);
-        assert!(cache.get(&key, 2, NOW).is_none());
+        cache.insert(key, claims("alice", NOW + 300), None, (0, 1), NOW);
+        assert!(cache.get(&key, NOW, generation(2)).is_none());
         assert!(
-            cache.get(&key, 1, NOW).is_none(),
+            cache.get(&key, NOW, generation(1)).is_none(),
             "a superseded entry was kept"
         );
     }
@@ -376,13 +377,7 @@ mod tests {
         let cache = TokenCache::new(MIB, LEEWAY);
         for i in 0..20_000 {
             let token = format!("token-{i}");
-            cache.insert(
-                TokenDigest::of(&token),
-                claims(&token, NOW + 300),
-                None,
-                1,
-                NOW,
-            );
+            put(&cache, &token, &token, NOW + 300);
         }
         assert!(cache.weight() <= MIB, "{} bytes", cache.weight());
         // About 300 bytes an entry: a full cache holds thousands, not a handful.
@@ -396,13 +391,13 @@ mod tests {
         heavy.groups = (0..1000).map(|i| format!("g{i}")).collect();
         assert!(claims_weight(&heavy) > MAX_CACHED_CLAIMS_BYTES);
         let key = TokenDigest::of("a.b.c");
-        cache.insert(key, Arc::new(heavy), None, 1, NOW);
-        assert!(cache.get(&key, 1, NOW).is_none());
+        cache.insert(key, Arc::new(heavy), None, (0, 1), NOW);
+        assert!(cache.get(&key, NOW, generation(1)).is_none());
         // A few groups are fine.
         let mut some = claims("bob", NOW + 300).as_ref().clone();
         some.groups = (0..10).map(|i| format!("group-{i}")).collect();
-        cache.insert(key, Arc::new(some), None, 1, NOW);
-        assert!(cache.get(&key, 1, NOW).is_some());
+        cache.insert(key, Arc::new(some), None, (0, 1), NOW);
+        assert!(cache.get(&key, NOW, generation(1)).is_some());
     }
 
     #[test]
@@ -416,25 +411,25 @@ mod tests {
         for round in 0..20 {
             for (i, key) in hot.iter().enumerate() {
                 if round == 0 {
-                    cache.insert(*key, claims(&format!("hot-{i}"), NOW + 300), None, 1, NOW);
+                    cache.insert(
+                        *key,
+                        claims(&format!("hot-{i}"), NOW + 300),
+                        None,
+                        (0, 1),
+                        NOW,
+                    );
                 } else {
-                    cache.get(key, 1, NOW);
+                    cache.get(key, NOW, generation(1));
                 }
             }
         }
         for i in 0..10_000 {
             let token = format!("cold-{i}");
-            cache.insert(
-                TokenDigest::of(&token),
-                claims(&token, NOW + 300),
-                None,
-                1,
-                NOW,
-            );
+            put(&cache, &token, &token, NOW + 300);
         }
         let kept = hot
             .iter()
-            .filter(|k| cache.get(k, 1, NOW).is_some())
+            .filter(|k| cache.get(k, NOW, generation(1)).is_some())
             .count();
         assert!(
             kept >= 90,
@@ -446,7 +441,7 @@ mod tests {
     fn a_zero_bound_disables_the_cache() {
         let cache = TokenCache::new(0, LEEWAY);
         let key = TokenDigest::of("a.b.c");
-        cache.insert(key, claims("alice", NOW + 300), None, 1, NOW);
-        assert!(cache.get(&key, 1, NOW).is_none());
+        cache.insert(key, claims("alice", NOW + 300), None, (0, 1), NOW);
+        assert!(cache.get(&key, NOW, generation(1)).is_none());
     }
 }

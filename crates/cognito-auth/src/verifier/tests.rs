@@ -9,12 +9,24 @@ const NOW: u64 = 1_800_000_000;
 
 fn policy() -> TokenPolicy {
     TokenPolicy {
-        issuer: ISSUER.into(),
-        client_ids: vec!["client-a".into(), "client-b".into()],
         required_scopes: vec![],
         required_groups: vec![],
         leeway: Duration::from_secs(60),
     }
+}
+
+/// The pool of these tests: [`ISSUER`], for `client-a` and `client-b`.
+fn pool() -> UserPool {
+    UserPool {
+        issuer: ISSUER.into(),
+        jwks_url: reqwest::Url::parse(&crate::jwks_url(ISSUER)).expect("url"),
+        client_ids: vec!["client-a".into(), "client-b".into()],
+    }
+}
+
+/// A verifier of [`pool`]'s tokens under `policy`.
+fn verifier(policy: TokenPolicy) -> Verifier {
+    Verifier::new(&[pool()], policy)
 }
 
 fn b64(value: &Value) -> String {
@@ -48,7 +60,9 @@ fn header() -> Value {
 fn check(verifier: &Verifier, claims: &Value) -> Result<AccessTokenClaims, AuthError> {
     let token = token_with(&header(), claims);
     let parsed = verifier.parse(&token).map_err(AuthError::InvalidToken)?;
-    verifier.check_claims(parsed, NOW)
+    verifier
+        .check_claims(parsed, NOW)
+        .map(|(claims, _kid)| claims)
 }
 
 fn with(mut base: Value, key: &str, value: Value) -> Value {
@@ -63,7 +77,7 @@ fn without(mut base: Value, key: &str) -> Value {
 
 #[test]
 fn a_valid_access_token_yields_its_claims() {
-    let claims = check(&Verifier::new(policy()), &claims()).expect("valid");
+    let claims = check(&verifier(policy()), &claims()).expect("valid");
     assert_eq!(claims.sub, "3a5c440d-1568-4285-917d-e771c794d6a2");
     assert_eq!(claims.client_id, "client-a");
     assert_eq!(claims.scopes, ["aws.cognito.signin.user.admin"]);
@@ -74,7 +88,7 @@ fn a_valid_access_token_yields_its_claims() {
 #[test]
 fn each_claim_failure_has_its_own_reason() {
     use InvalidToken::*;
-    let verifier = Verifier::new(policy());
+    let verifier = verifier(policy());
     let cases = [
         (without(claims(), "iss"), WrongIssuer, "has no iss"),
         (
@@ -165,7 +179,7 @@ fn each_claim_failure_has_its_own_reason() {
 
 #[test]
 fn the_leeway_boundary_is_exclusive() {
-    let verifier = Verifier::new(policy());
+    let verifier = verifier(policy());
     assert!(check(&verifier, &with(claims(), "exp", json!(NOW - 59))).is_ok());
     assert!(check(&verifier, &with(claims(), "nbf", json!(NOW + 60))).is_ok());
     assert!(check(&verifier, &with(claims(), "iat", json!(NOW + 60))).is_ok());
@@ -173,7 +187,7 @@ fn the_leeway_boundary_is_exclusive() {
 
 #[test]
 fn wrong_types_fail_without_panicking() {
-    let verifier = Verifier::new(policy());
+    let verifier = verifier(policy());
     let cases = [
         ("exp", json!("Garbage")),
         ("exp", json!(1.8e9)),
@@ -219,27 +233,27 @@ fn wrong_types_fail_without_panicking() {
 
 #[test]
 fn a_huge_exp_is_not_an_overflow() {
-    let verifier = Verifier::new(policy());
+    let verifier = verifier(policy());
     assert!(check(&verifier, &with(claims(), "exp", json!(u64::MAX))).is_ok());
 }
 
 #[test]
 fn aud_must_name_an_allowed_client_when_present() {
-    let verifier = Verifier::new(policy());
+    let verifier = verifier(policy());
     assert!(check(&verifier, &with(claims(), "aud", json!("client-b"))).is_ok());
     assert!(check(&verifier, &with(claims(), "aud", json!(["x", "client-a"]))).is_ok());
 }
 
 #[test]
 fn m2m_tokens_need_no_user_claims() {
-    let verifier = Verifier::new(policy());
+    let verifier = verifier(policy());
     let m2m = without(without(claims(), "username"), "cognito:groups");
     assert!(check(&verifier, &m2m).is_ok());
 }
 
 #[test]
 fn unicode_claims_are_kept() {
-    let verifier = Verifier::new(policy());
+    let verifier = verifier(policy());
     let claims =
         check(&verifier, &with(claims(), "username", json!("hēłłœ wørłd"))).expect("valid");
     assert_eq!(claims.username.as_deref(), Some("hēłłœ wørłd"));
@@ -247,7 +261,7 @@ fn unicode_claims_are_kept() {
 
 #[test]
 fn required_scopes_and_groups_give_403() {
-    let verifier = Verifier::new(TokenPolicy {
+    let verifier = verifier(TokenPolicy {
         required_scopes: vec!["api/read".into(), "api/write".into()],
         required_groups: vec!["admins".into()],
         ..policy()
@@ -272,7 +286,7 @@ fn required_scopes_and_groups_give_403() {
 #[test]
 fn syntax_is_checked_before_anything_else() {
     use InvalidToken::*;
-    let verifier = Verifier::new(policy());
+    let verifier = verifier(policy());
     let good = token_with(&header(), &claims());
     let (h, rest) = good.split_once('.').expect("dots");
     let (p, _) = rest.split_once('.').expect("dots");
@@ -375,7 +389,7 @@ fn syntax_is_checked_before_anything_else() {
 
 #[test]
 fn a_crit_header_is_refused() {
-    let verifier = Verifier::new(policy());
+    let verifier = verifier(policy());
     for crit in [
         json!({"alg": "RS256", "kid": "key-1", "crit": ["exp"], "exp": NOW + 300}),
         json!({"alg": "RS256", "kid": "key-1", "b64": false, "crit": ["b64"]}),
@@ -392,7 +406,7 @@ fn a_crit_header_is_refused() {
 
 #[test]
 fn scope_splits_on_u0020_only() {
-    let verifier = Verifier::new(TokenPolicy {
+    let verifier = verifier(TokenPolicy {
         required_scopes: vec!["api/read".into()],
         ..policy()
     });
@@ -414,7 +428,7 @@ fn scope_splits_on_u0020_only() {
 
 #[test]
 fn duplicate_header_members_are_rejected() {
-    let verifier = Verifier::new(policy());
+    let verifier = verifier(policy());
     let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"a","alg":"none"}"#);
     let token = format!("{header}.{}.c2ln", b64(&claims()));
     assert_eq!(verifier.parse(&token).unwrap_err(), InvalidToken::Malformed);
@@ -422,7 +436,7 @@ fn duplicate_header_members_are_rejected() {
 
 #[test]
 fn header_key_urls_are_ignored() {
-    let verifier = Verifier::new(policy());
+    let verifier = verifier(policy());
     let header = json!({"alg": "RS256", "kid": "key-1", "jku": "https://evil/jwks", "x5u": "https://evil/c", "jwk": {"kty": "RSA"}});
     let token = token_with(&header, &claims());
     assert_eq!(verifier.parse(&token).expect("parses").kid, "key-1");
@@ -430,10 +444,10 @@ fn header_key_urls_are_ignored() {
 
 #[test]
 fn verdict_is_the_whole_path_without_network() {
-    use crate::dev::{SigningKey, jwks};
+    use crate::local_issuer::{SigningKey, b64, jwks};
     let key = SigningKey::generate("key-1").expect("key");
-    let keys = super::super::jwks::parse_jwks(jwks(&[&key]).to_string().as_bytes()).expect("jwks");
-    let verifier = Verifier::new(policy());
+    let keys = [crate::jwks::parse_jwks(jwks(&[&key]).to_string().as_bytes()).expect("jwks")];
+    let verifier = verifier(policy());
     let token = key.sign(&claims()).expect("sign");
     let header = format!("bearer {token}");
     assert_eq!(
@@ -449,7 +463,7 @@ fn verdict_is_the_whole_path_without_network() {
         AuthError::InvalidToken(InvalidToken::UnknownKey)
     );
     let (message, _) = token.rsplit_once('.').expect("dots");
-    let forged = format!("Bearer {message}.{}", crate::dev::b64([7u8; 256]));
+    let forged = format!("Bearer {message}.{}", b64([7u8; 256]));
     assert_eq!(
         verdict(forged.as_bytes(), &verifier, &keys, NOW).unwrap_err(),
         AuthError::InvalidToken(InvalidToken::BadSignature)
@@ -458,4 +472,78 @@ fn verdict_is_the_whole_path_without_network() {
         verdict(b"Bearer \x01", &verifier, &keys, NOW),
         Err(AuthError::InvalidRequest(_))
     ));
+}
+
+const OTHER_ISSUER: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_OtherPool";
+
+#[test]
+fn the_iss_selects_the_pool_and_its_client_ids() {
+    let other = UserPool {
+        issuer: OTHER_ISSUER.into(),
+        jwks_url: reqwest::Url::parse(&crate::jwks_url(OTHER_ISSUER)).expect("url"),
+        client_ids: vec!["client-z".into()],
+    };
+    let verifier = Verifier::new(&[pool(), other], policy());
+    let token = |claims: &Value| token_with(&header(), claims);
+    let first = token(&claims());
+    assert_eq!(verifier.parse(&first).expect("pool 0").pool, 0);
+    let second = with(
+        with(claims(), "iss", json!(OTHER_ISSUER)),
+        "client_id",
+        json!("client-z"),
+    );
+    assert_eq!(verifier.parse(&token(&second)).expect("pool 1").pool, 1);
+    assert_eq!(
+        check(&verifier, &second).expect("valid").client_id,
+        "client-z"
+    );
+    // A client of the other pool is not allowed in this one, and the reverse.
+    assert_eq!(
+        check(&verifier, &with(claims(), "client_id", json!("client-z"))).unwrap_err(),
+        AuthError::InvalidToken(InvalidToken::ClientNotAllowed)
+    );
+    assert_eq!(
+        check(&verifier, &with(second, "client_id", json!("client-a"))).unwrap_err(),
+        AuthError::InvalidToken(InvalidToken::ClientNotAllowed)
+    );
+    // An iss of no pool is looked up in the first pool's keys and refused with the claims.
+    let nobody = with(
+        claims(),
+        "iss",
+        json!("https://cognito-idp.eu-west-1.amazonaws.com/x"),
+    );
+    assert_eq!(verifier.parse(&token(&nobody)).expect("parses").pool, 0);
+    assert_eq!(
+        check(&verifier, &nobody).unwrap_err(),
+        AuthError::InvalidToken(InvalidToken::WrongIssuer)
+    );
+}
+
+#[test]
+fn a_custom_check_runs_after_the_built_in_ones_with_its_own_reason() {
+    let check_tenant: CustomCheck = Arc::new(|token: &CheckedToken<'_>| {
+        assert_eq!(token.issuer, ISSUER);
+        match token.claim::<String>("custom:tenant").as_deref() {
+            Some("acme") => Ok(()),
+            _ => Err("tenant not allowed"),
+        }
+    });
+    let verifier = verifier(policy()).with_custom_check(check_tenant);
+    let acme = with(claims(), "custom:tenant", json!("acme"));
+    assert!(check(&verifier, &acme).is_ok());
+    for other in [
+        with(claims(), "custom:tenant", json!("evil")),
+        with(claims(), "custom:tenant", json!(5)),
+        claims(),
+    ] {
+        let refused = check(&verifier, &other).unwrap_err();
+        assert_eq!(refused, AuthError::CustomCheck("tenant not allowed"));
+        assert_eq!(refused.status(), http::StatusCode::UNAUTHORIZED);
+        assert_eq!(refused.refusal_code(), "CustomCheck");
+    }
+    // The built-in checks come first: an expired token gets their reason.
+    assert_eq!(
+        check(&verifier, &with(acme, "exp", json!(NOW - 61))).unwrap_err(),
+        AuthError::InvalidToken(InvalidToken::Expired)
+    );
 }

@@ -14,7 +14,6 @@ pub mod config;
 pub mod dev;
 pub(crate) mod metrics;
 pub mod routes;
-pub(crate) mod serve;
 pub mod startup;
 pub mod telemetry;
 pub mod token;

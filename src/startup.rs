@@ -5,15 +5,19 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
-use tokio::net::TcpListener;
+use graceful_serve::{ConnectionStats, Server, Settings, Stop, Timeouts, fd_limit};
 use tokio::sync::mpsc;
 use url::Url;
 
 use crate::auth::{Authenticator, JwksCache, Verifier};
 use crate::config::{Config, KeySource};
 use crate::dev::{DEV_TOKEN_LIFETIME, DevIssuer};
-use crate::routes::{AppState, DEV_JWKS_PATH, DEV_TOKEN_PATH, router};
-use crate::serve::{ConnectionStats, ServeSettings, Server, Stop, Timeouts, fd_limit, shutdown};
+use crate::routes::{AppState, DEV_JWKS_PATH, DEV_TOKEN_PATH, MAX_HEADER_BYTES, router};
+
+/// hyper's read buffer: a request head up to [`MAX_HEADER_BYTES`] plus its request line and
+/// line ends fits, so the router can answer an oversized head with its JSON 431; anything
+/// larger gets hyper's bare 431. This bounds the memory of an unfinished head.
+const READ_BUFFER_BYTES: usize = MAX_HEADER_BYTES + 1024;
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +45,7 @@ pub enum StartError {
 pub struct Application {
     server: Server,
     addr: SocketAddr,
+    listen_backlog: u32,
     router: axum::Router,
     jwks: JwksCache,
     auth: Arc<Authenticator>,
@@ -70,9 +75,9 @@ impl Application {
     /// See [`StartError`].
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let wanted = SocketAddr::new(config.host, config.port);
-        let listener = TcpListener::bind(wanted)
-            .await
-            .map_err(|source| StartError::Bind {
+        let listen_backlog = graceful_serve::listen_backlog();
+        let listener =
+            graceful_serve::bind(wanted, listen_backlog).map_err(|source| StartError::Bind {
                 addr: wanted,
                 source,
             })?;
@@ -83,7 +88,7 @@ impl Application {
         };
         let server = Server::new(
             listener,
-            ServeSettings {
+            Settings {
                 timeouts: Timeouts {
                     header_read: config.header_read_timeout,
                     keep_alive: config.keepalive_timeout,
@@ -91,6 +96,7 @@ impl Application {
                 max_connections,
                 shutdown_delay: config.shutdown_delay,
                 shutdown_grace: config.shutdown_grace,
+                read_buffer_bytes: READ_BUFFER_BYTES,
             },
         );
 
@@ -129,6 +135,7 @@ impl Application {
         Ok(Self {
             server,
             addr,
+            listen_backlog,
             router,
             jwks,
             auth,
@@ -161,7 +168,7 @@ impl Application {
     ///
     /// When the signal handlers cannot be installed, or serving fails.
     pub async fn run_until_stopped(self) -> Result<(), StartError> {
-        let stops = shutdown::os_signals()?;
+        let stops = graceful_serve::os_signals()?;
         self.run(stops).await
     }
 
@@ -175,7 +182,7 @@ impl Application {
         self,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
-        self.run(shutdown::when(signal)).await
+        self.run(graceful_serve::when(signal)).await
     }
 
     /// Serves until a stop arrives on `stops` ([`Stop::Drain`] for SIGTERM's behaviour,
@@ -197,6 +204,7 @@ impl Application {
             addr = %self.addr,
             jwks_url = %self.jwks_url,
             max_connections = self.server.stats().max(),
+            listen_backlog = self.listen_backlog,
             "listening"
         );
         if let Some(dev) = &self.dev {

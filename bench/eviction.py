@@ -36,28 +36,16 @@ import time
 from pathlib import Path
 
 from bench import cpu_seconds, free_port  # the helpers bench.py already has
+from connections import start as randapi  # `randapi --dev` once it serves
 
 ROOT = Path(__file__).resolve().parent.parent
 EXTRA = 300  # idle connections held beyond the cap
 
 
-def start(binary, env):
+def start(binary, variables):
     port = free_port()
-    full = {"PORT": str(port), "HOST": "127.0.0.1", "LOG_FORMAT": "json", "RUST_LOG": "warn",
-            "METRICS_INTERVAL": "0", "SHUTDOWN_DELAY": "0s", **env}
-    process = subprocess.Popen([binary, "--dev"], env=full, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                if s.recv(64).startswith(b"HTTP/1.1 200"):
-                    return process, port
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    sys.exit(f"{binary} did not start")
+    process = randapi(binary, port, METRICS_INTERVAL="0", **variables)
+    return process, port
 
 
 class Tally:
@@ -134,7 +122,8 @@ def probe(port, result):
 
 
 def burst(binary, count):
-    process, port = start(binary, {})
+    # The default timeouts: a burst's connections send nothing and are left to the header timeout.
+    process, port = start(binary, {"HEADER_READ_TIMEOUT": "10s"})
     before = listen_overflows()
     selector = selectors.DefaultSelector()
     sockets, done = [], {}

@@ -8,6 +8,7 @@
 //! and axum's `serve` count theirs).
 
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -125,16 +126,27 @@ impl Server {
             // keep-alive connections at the head timeout.
             .header_read_timeout(None)
             .max_buf_size(settings.read_buffer_bytes);
+        let eviction = Arc::new(Eviction::default());
+        let connect: Connect = Box::new({
+            let eviction = eviction.clone();
+            move |io, conn| {
+                Box::pin(Indexed {
+                    inner: http
+                        .serve_connection(io, ConnService::new(service.clone(), conn.clone())),
+                    conn,
+                    eviction: eviction.clone(),
+                })
+            }
+        });
         let acceptor = Acceptor {
             listener,
             stats: ConnectionStats {
                 slots,
                 max: settings.max_connections,
             },
-            eviction: Arc::new(Eviction::default()),
+            eviction,
             phase: phase.subscribe(),
-            http: Arc::new(http),
-            service,
+            connect,
             timeouts: settings.timeouts,
         };
         let accepting = tokio::spawn(acceptor.run());
@@ -190,15 +202,9 @@ async fn next_stop(stops: &mut mpsc::UnboundedReceiver<Stop>) -> Stop {
     }
 }
 
-/// Completes once the server no longer accepts.
+/// Completes once the server no longer accepts (or is gone).
 async fn closing(phase: &mut watch::Receiver<Phase>) {
-    if phase
-        .wait_for(|phase| *phase >= Phase::Closing)
-        .await
-        .is_err()
-    {
-        // The server is gone: so is any reason to accept.
-    }
+    let _ = phase.wait_for(|phase| *phase >= Phase::Closing).await;
 }
 
 /// A permit of `slots`; never, if the semaphore were closed (it is not).
@@ -209,25 +215,23 @@ async fn acquire(slots: &Arc<Semaphore>) -> OwnedSemaphorePermit {
     }
 }
 
-struct Acceptor<S> {
+/// hyper's connection on one socket, its place in the eviction queues kept current.
+type Connection = Pin<Box<dyn Future<Output = hyper::Result<()>> + Send>>;
+
+/// Makes the [`Connection`] of a socket: built in [`Server::run`], where the service's type is
+/// known, so the accept loop needs none.
+type Connect = Box<dyn Fn(TokioIo<WatchedIo>, Arc<Conn>) -> Connection + Send>;
+
+struct Acceptor {
     listener: TcpListener,
     stats: ConnectionStats,
     eviction: Arc<Eviction>,
     phase: watch::Receiver<Phase>,
-    http: Arc<http1::Builder>,
-    service: S,
+    connect: Connect,
     timeouts: Timeouts,
 }
 
-impl<S, B> Acceptor<S>
-where
-    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
-{
+impl Acceptor {
     async fn run(mut self) {
         let mut backoff = Duration::ZERO;
         let mut last_warning: Option<Instant> = None;
@@ -281,13 +285,7 @@ where
         // No TCP_NODELAY: each answer goes out in one write anyway, and measured with
         // bench/run.sh it cost about 4 µs of CPU per request for no latency gain we could see.
         let io = TokioIo::new(WatchedIo::new(stream, conn.clone()));
-        let connection = Indexed {
-            inner: self
-                .http
-                .serve_connection(io, ConnService::new(self.service.clone(), conn.clone())),
-            conn: conn.clone(),
-            eviction: self.eviction.clone(),
-        };
+        let connection = (self.connect)(io, conn.clone());
         let timeouts = self.timeouts;
         tokio::spawn(async move {
             let _slot = slot;
@@ -339,7 +337,7 @@ pin_project! {
 impl<F: Future> Future for Indexed<F> {
     type Output = F::Output;
 
-    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         let polled = this.inner.poll(cx);
         if polled.is_pending() {
@@ -350,16 +348,12 @@ impl<F: Future> Future for Indexed<F> {
 }
 
 /// Drives one connection until hyper ends it or its record says to drop it.
-async fn serve_connection<F, E>(
-    connection: F,
+async fn serve_connection(
+    mut connection: Connection,
     conn: &Conn,
     mut phase: watch::Receiver<Phase>,
     timeouts: &Timeouts,
-) where
-    F: Future<Output = Result<(), E>>,
-    E: std::fmt::Display,
-{
-    tokio::pin!(connection);
+) {
     let Some(mut next_look) = conn.review(Instant::now(), timeouts) else {
         return;
     };

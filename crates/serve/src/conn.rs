@@ -29,13 +29,21 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::eviction::Class;
 use crate::settings::Timeouts;
 use crate::shutdown::Phase;
 
 /// How long a quiet connection told to close may take to do so before it is dropped (a client
 /// that does not read its answers can keep hyper from ever reading again).
 const SOFT_CLOSE_LIMIT: Duration = Duration::from_secs(1);
+
+/// The eviction queue a connection waits in; the queues are emptied in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Class {
+    /// A request head is half-received: what a slow client looks like.
+    Head,
+    /// Nothing in progress.
+    Idle,
+}
 
 /// One connection: its record and the wake-up its task listens to.
 #[derive(Debug)]

@@ -15,16 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use tokio::sync::Notify;
 
-use crate::conn::Conn;
-
-/// The two queues, in the order they are emptied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Class {
-    /// A request head is half-received: what a slow client looks like.
-    Head,
-    /// Nothing in progress.
-    Idle,
-}
+use crate::conn::{Class, Conn};
 
 /// Entries a queue may hold beyond twice its current ones before it is swept.
 const SWEEP_SLACK: usize = 64;

@@ -409,17 +409,13 @@ mod tests {
             conn.review(now, &TIMEOUTS),
             Some(now + TIMEOUTS.header_read)
         );
-        assert!(!answers_close(&conn));
+        assert!(!conn.answers_say_close());
         let later = now + Duration::from_secs(11);
         assert_eq!(
             conn.review(later, &TIMEOUTS),
             Some(later + SOFT_CLOSE_LIMIT)
         );
         assert!(conn.ends_at_empty_read(), "told to close once quiet");
-    }
-
-    fn answers_close(conn: &Conn) -> bool {
-        conn.answers_say_close()
     }
 
     #[tokio::test(start_paused = true)]
@@ -516,7 +512,7 @@ mod tests {
     async fn the_phases_change_answers_then_close_then_drop() {
         let conn = conn();
         conn.follow(Phase::Draining);
-        assert!(answers_close(&conn));
+        assert!(conn.answers_say_close());
         assert!(
             !conn.ends_at_empty_read(),
             "idle connections stay open while draining"

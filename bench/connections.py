@@ -31,7 +31,8 @@ from bench import free_port, status_kib  # the helpers bench.py already has
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def start(binary, port):
+def start(binary, port, **variables):
+    """`binary --dev` on 127.0.0.1:`port` with long timeouts and `variables`, once it serves."""
     env = {
         "PORT": str(port),
         "HOST": "127.0.0.1",
@@ -39,6 +40,7 @@ def start(binary, port):
         "RUST_LOG": "warn",
         "HEADER_READ_TIMEOUT": "120s",
         "SHUTDOWN_DELAY": "0s",
+        **variables,
     }
     process = subprocess.Popen(
         [binary, "--dev"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -165,17 +165,17 @@ ok "no target/ inside; the stray file and target/ planted before the first run a
 # Exactly the crate: the same names and bytes as the sources.
 (
   for f in Cargo.toml Cargo.lock Dockerfile .dockerignore docker-compose.yml buildspec.yml; do echo "./$f"; done
-  find src -type f | sed 's|^|./|'
+  find src crates -type f | sed 's|^|./|'
 ) | LC_ALL=C sort >"$WORK/expected-files"
 (cd "$MIRROR" && find . -type f | LC_ALL=C sort) >"$WORK/mirror-files"
 cmp -s "$WORK/expected-files" "$WORK/mirror-files" || {
   diff "$WORK/expected-files" "$WORK/mirror-files" || true
-  fail "the mirror does not hold exactly Cargo.toml Cargo.lock src/ Dockerfile .dockerignore docker-compose.yml buildspec.yml"
+  fail "the mirror does not hold exactly Cargo.toml Cargo.lock src/ crates/ Dockerfile .dockerignore docker-compose.yml buildspec.yml"
 }
 while read -r f; do
   cmp -s "$f" "$MIRROR/$f" || fail "$MIRROR/$f differs from $f"
 done <"$WORK/expected-files"
-ok "exactly Cargo.toml Cargo.lock src/ Dockerfile .dockerignore docker-compose.yml buildspec.yml, byte-identical to the sources"
+ok "exactly Cargo.toml Cargo.lock src/ crates/ Dockerfile .dockerignore docker-compose.yml buildspec.yml, byte-identical to the sources"
 git check-ignore -q "$MIRROR/Cargo.toml" || fail "$MIRROR/ is not ignored by git"
 git check-ignore -q target/ || fail "target/ is not ignored by git"
 ok "the mirror and target/ are gitignored"
@@ -257,10 +257,10 @@ context_files() { # dir -> the files a `COPY . /ctx/` of that build context gets
 }
 context_files "$ROOT" >"$WORK/context-top"
 context_files "$ROOT/$MIRROR" >"$WORK/context-mirror"
-(printf './Cargo.lock\n./Cargo.toml\n'; find src -type f | sed 's|^|./|') | LC_ALL=C sort >"$WORK/context-want"
-cmp -s "$WORK/context-want" "$WORK/context-top" || { diff "$WORK/context-want" "$WORK/context-top"; fail "build context (top level) is not exactly Cargo.toml, Cargo.lock, src/"; }
-cmp -s "$WORK/context-want" "$WORK/context-mirror" || { diff "$WORK/context-want" "$WORK/context-mirror"; fail "build context (Amplify's src/) is not exactly Cargo.toml, Cargo.lock, src/"; }
-ok ".dockerignore: the build context is exactly Cargo.toml, Cargo.lock and src/ ($(wc -l <"$WORK/context-want") files), from the top level and from $MIRROR"
+(printf './Cargo.lock\n./Cargo.toml\n'; find src crates -type f | sed 's|^|./|') | LC_ALL=C sort >"$WORK/context-want"
+cmp -s "$WORK/context-want" "$WORK/context-top" || { diff "$WORK/context-want" "$WORK/context-top"; fail "build context (top level) is not exactly Cargo.toml, Cargo.lock, src/, crates/"; }
+cmp -s "$WORK/context-want" "$WORK/context-mirror" || { diff "$WORK/context-want" "$WORK/context-mirror"; fail "build context (Amplify's src/) is not exactly Cargo.toml, Cargo.lock, src/, crates/"; }
+ok ".dockerignore: the build context is exactly Cargo.toml, Cargo.lock, src/ and crates/ ($(wc -l <"$WORK/context-want") files), from the top level and from $MIRROR"
 
 # The builder stage, replaced: a folder laid out as the builder stage's filesystem.
 CTX="$WORK/builder"

@@ -15,7 +15,6 @@ pub mod dev;
 pub mod exit;
 pub mod metrics;
 pub mod routes;
-pub(crate) mod serve;
 pub mod startup;
 pub mod telemetry;
 pub mod token;

@@ -5,7 +5,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
-use tokio::net::TcpListener;
+use graceful_serve::{ConnectionStats, Server, Settings, Stop, Timeouts, fd_limit};
 use tokio::sync::mpsc;
 use url::Url;
 
@@ -14,8 +14,12 @@ use cognito_auth::{Authenticator, BuildError, JwksCache, UserPool};
 use crate::config::{Config, KeySource};
 use crate::dev::{DEV_TOKEN_LIFETIME, DevIssuer};
 use crate::metrics::Metrics;
-use crate::routes::{AppState, DEV_JWKS_PATH, DEV_TOKEN_PATH, router};
-use crate::serve::{ConnectionStats, ServeSettings, Server, Stop, Timeouts, fd_limit, shutdown};
+use crate::routes::{AppState, DEV_JWKS_PATH, DEV_TOKEN_PATH, MAX_HEADER_BYTES, router};
+
+/// hyper's read buffer: a request head up to [`MAX_HEADER_BYTES`] plus its request line and
+/// line ends fits, so the router can answer an oversized head with its JSON 431; anything
+/// larger gets hyper's bare 431. This bounds the memory of an unfinished head.
+const READ_BUFFER_BYTES: usize = MAX_HEADER_BYTES + 1024;
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +47,7 @@ pub enum StartError {
 pub struct Application {
     server: Server,
     addr: SocketAddr,
+    listen_backlog: u32,
     router: axum::Router,
     auth: Arc<Authenticator>,
     metrics: Arc<Metrics>,
@@ -73,9 +78,9 @@ impl Application {
     /// See [`StartError`].
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let wanted = SocketAddr::new(config.host, config.port);
-        let listener = TcpListener::bind(wanted)
-            .await
-            .map_err(|source| StartError::Bind {
+        let listen_backlog = graceful_serve::listen_backlog();
+        let listener =
+            graceful_serve::bind(wanted, listen_backlog).map_err(|source| StartError::Bind {
                 addr: wanted,
                 source,
             })?;
@@ -86,7 +91,7 @@ impl Application {
         };
         let server = Server::new(
             listener,
-            ServeSettings {
+            Settings {
                 timeouts: Timeouts {
                     header_read: config.header_read_timeout,
                     keep_alive: config.keepalive_timeout,
@@ -94,6 +99,7 @@ impl Application {
                 max_connections,
                 shutdown_delay: config.shutdown_delay,
                 shutdown_grace: config.shutdown_grace,
+                read_buffer_bytes: READ_BUFFER_BYTES,
             },
         );
 
@@ -139,6 +145,7 @@ impl Application {
         Ok(Self {
             server,
             addr,
+            listen_backlog,
             router,
             auth,
             metrics,
@@ -170,7 +177,7 @@ impl Application {
     ///
     /// When the signal handlers cannot be installed, or serving fails.
     pub async fn run_until_stopped(self) -> Result<(), StartError> {
-        let stops = shutdown::os_signals()?;
+        let stops = graceful_serve::os_signals()?;
         self.run(stops).await
     }
 
@@ -184,7 +191,7 @@ impl Application {
         self,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
-        self.run(shutdown::when(signal)).await
+        self.run(graceful_serve::when(signal)).await
     }
 
     /// Serves until a stop arrives on `stops` ([`Stop::Drain`] for SIGTERM's behaviour,
@@ -220,6 +227,7 @@ impl Application {
             addr = %self.addr,
             jwks_url = %jwks_urls.join(" "),
             max_connections = self.server.stats().max(),
+            listen_backlog = self.listen_backlog,
             "listening"
         );
         if let Some(dev) = &self.dev {

@@ -4,7 +4,7 @@
 #
 # Amplify builds the container from amplify/backend/api/randapi/src/ only. This copies the crate
 # there so that the pushed image is built from the code at the top of the repository:
-#   Cargo.toml Cargo.lock src/ Dockerfile .dockerignore docker-compose.yml buildspec.yml
+#   Cargo.toml Cargo.lock src/ crates/ Dockerfile .dockerignore docker-compose.yml buildspec.yml
 # and nothing else (never target/: it would be zipped, hashed and uploaded).
 #
 # Deterministic: the mirror is rebuilt from scratch each time with the sources' contents, modes
@@ -18,7 +18,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 api_dir="$root/amplify/backend/api/randapi"
 mirror="$api_dir/src"
 files=(Cargo.toml Cargo.lock Dockerfile .dockerignore docker-compose.yml buildspec.yml)
-dirs=(src)
+dirs=(src crates)
 
 for f in "${files[@]}"; do
   [[ -f "$root/$f" ]] || { echo "pre-push: missing $root/$f" >&2; exit 1; }

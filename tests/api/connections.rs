@@ -1,6 +1,6 @@
 //! Connection hygiene against the real binary: the header-read and keep-alive timeouts (set
-//! small through the environment), slow clients, oversized heads, and the connection cap under
-//! a 512-file limit.
+//! small through the environment), slow clients, oversized heads, the connection cap under
+//! a 512-file limit, and the depth of the accept queue.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -11,7 +11,7 @@ use tokio::process::Command;
 use tokio::time::Instant;
 
 use crate::common::raw::*;
-use crate::common::{exit_status, free_port, send_signal, stdout_lines};
+use crate::common::{drain_stderr, exit_status, free_port, randapi, send_signal, stdout_lines};
 
 const TIMEOUTS: &[(&str, &str)] = &[
     ("HEADER_READ_TIMEOUT", "500ms"),
@@ -284,5 +284,57 @@ async fn running_out_of_descriptors_backs_off_and_recovers() {
     assert!(
         warnings as u64 <= elapsed.as_secs() + 1,
         "{warnings} accept warnings in {elapsed:?}: the loop spins"
+    );
+}
+
+/// The accept queue is as deep as the kernel allows: the lower of Linux's `SOMAXCONN` (4096)
+/// and `net.core.somaxconn`, seen from outside as the listening socket's Send-Q in `ss`, and
+/// the start log says so. (`TcpListener::bind` gave 128: a burst of connects overflowed it.)
+#[tokio::test]
+async fn the_listening_socket_has_the_deepest_accept_queue_the_kernel_allows() {
+    let port = free_port();
+    let port_text = port.to_string();
+    let envs = [
+        ("PORT", port_text.as_str()),
+        ("HOST", "127.0.0.1"),
+        ("LOG_FORMAT", "json"),
+    ];
+    let mut child = randapi(&["--dev"], &envs)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("randapi starts");
+    drain_stderr(&mut child);
+    let logs = stdout_lines(&mut child);
+    wait_until_serving(port).await;
+    let somaxconn: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .expect("net.core.somaxconn")
+        .trim()
+        .parse()
+        .expect("a number");
+    let expected = somaxconn.min(4096);
+
+    let ss = Command::new("ss")
+        .args(["-ltnH", &format!("sport = :{port}")])
+        .output()
+        .await
+        .expect("ss (iproute2) runs");
+    let listing = String::from_utf8_lossy(&ss.stdout);
+    // State, Recv-Q (connections waiting to be accepted), Send-Q (the backlog), address.
+    let send_q: Vec<&str> = listing
+        .lines()
+        .filter_map(|line| line.split_whitespace().nth(2))
+        .collect();
+    assert_eq!(send_q, [expected.to_string()], "ss -ltn: {listing}");
+
+    send_signal(&child, "INT");
+    assert_eq!(exit_status(&mut child).await.code(), Some(0));
+    let logs = logs.await.expect("logs").join("\n");
+    let listening = logs
+        .lines()
+        .find(|line| line.contains("\"listening\""))
+        .unwrap_or_else(|| panic!("no start line: {logs}"));
+    assert!(
+        listening.contains(&format!("\"listen_backlog\":{expected}")),
+        "{listening}"
     );
 }

@@ -110,13 +110,15 @@ struct Tally {
     answered_after_signal_with_close: AtomicUsize,
 }
 
-/// 8 clients loop on keep-alive connections (reconnecting when told to close) through SIGTERM
-/// and the end of the delay. A request written before the delay ended must be answered; only a
-/// connection refused, or one closed unanswered after the delay, ends a client.
-#[tokio::test]
-async fn looping_keep_alive_clients_lose_no_request_on_sigterm() {
+/// 8 clients loop on keep-alive connections through SIGTERM and the end of the delay, writing
+/// `batch` requests at a time (more than one: pipelined) and reconnecting when told to close. A
+/// request written before the delay ended must be answered, unless an answer before it on its
+/// connection said `Connection: close` (RFC 9112 §9.6: the client knows to send it again); only
+/// a connection refused, or one closed unanswered after the delay, ends a client.
+async fn clients_lose_no_request_on_sigterm(batch: usize) {
     const CLIENTS: usize = 8;
     const DELAY: Duration = Duration::from_millis(500);
+    let requests = HEALTH.repeat(batch);
     for round in 0..3 {
         let mut server = start_dev(&[("SHUTDOWN_DELAY", "500ms"), ("SHUTDOWN_GRACE", "5s")]).await;
         let port = server.port;
@@ -124,7 +126,7 @@ async fn looping_keep_alive_clients_lose_no_request_on_sigterm() {
         let signal_at: Arc<std::sync::OnceLock<Instant>> = Arc::default();
         let mut clients = JoinSet::new();
         for client in 0..CLIENTS {
-            let (tally, signal_at) = (tally.clone(), signal_at.clone());
+            let (tally, signal_at, requests) = (tally.clone(), signal_at.clone(), requests.clone());
             clients.spawn(async move {
                 let mut stream: Option<TcpStream> = None;
                 loop {
@@ -135,38 +137,47 @@ async fn looping_keep_alive_clients_lose_no_request_on_sigterm() {
                             Err(_) => return, // no longer accepting: the client stops
                         },
                     };
-                    if current.write_all(HEALTH).await.is_err() {
-                        continue; // closed before the request left: nothing was sent
+                    if current.write_all(&requests).await.is_err() {
+                        continue; // closed before the requests left: nothing was sent
                     }
                     let written = Instant::now();
-                    let outcome =
-                        tokio::time::timeout(Duration::from_secs(10), read_answer(&mut current))
-                            .await
-                            .expect("an answer or an end within 10 s");
-                    match outcome {
-                        Ok(answer) => {
-                            assert_eq!(answer.status, 200, "client {client}");
-                            tally.answered.fetch_add(1, Ordering::Relaxed);
-                            if let Some(at) = signal_at.get()
-                                && written > *at + Duration::from_millis(100)
-                                && answer.closes()
+                    let mut keep = true;
+                    for request in 0..batch {
+                        let outcome = tokio::time::timeout(
+                            Duration::from_secs(10),
+                            read_answer(&mut current),
+                        )
+                        .await
+                        .expect("an answer or an end within 10 s");
+                        let answer = match outcome {
+                            Ok(answer) => answer,
+                            Err(error) => {
+                                let delay_over = signal_at.get().map(|at| *at + DELAY);
+                                assert!(
+                                    request == 0 && delay_over.is_some_and(|over| written >= over),
+                                    "client {client}: request {request} of {batch}, written before the shutdown delay ended, was lost: {error}"
+                                );
+                                return;
+                            }
+                        };
+                        assert_eq!(answer.status, 200, "client {client}");
+                        tally.answered.fetch_add(1, Ordering::Relaxed);
+                        if answer.closes() {
+                            if signal_at
+                                .get()
+                                .is_some_and(|at| written > *at + Duration::from_millis(100))
                             {
                                 tally
                                     .answered_after_signal_with_close
                                     .fetch_add(1, Ordering::Relaxed);
                             }
-                            if !answer.closes() {
-                                stream = Some(current);
-                            }
+                            assert!(ended_within(&mut current, Duration::from_secs(10)).await);
+                            keep = false;
+                            break;
                         }
-                        Err(error) => {
-                            let delay_over = signal_at.get().map(|at| *at + DELAY);
-                            assert!(
-                                delay_over.is_some_and(|over| written >= over),
-                                "client {client}: a request written before the shutdown delay ended was lost: {error}"
-                            );
-                            return;
-                        }
+                    }
+                    if keep {
+                        stream = Some(current);
                     }
                 }
             });
@@ -190,6 +201,16 @@ async fn looping_keep_alive_clients_lose_no_request_on_sigterm() {
             "round {round}: no answer after the signal said Connection: close"
         );
     }
+}
+
+#[tokio::test]
+async fn looping_keep_alive_clients_lose_no_request_on_sigterm() {
+    clients_lose_no_request_on_sigterm(1).await;
+}
+
+#[tokio::test]
+async fn pipelining_clients_lose_no_request_on_sigterm() {
+    clients_lose_no_request_on_sigterm(3).await;
 }
 
 /// SIGINT skips the shutdown delay: with a 60 s delay the process still exits at once, after

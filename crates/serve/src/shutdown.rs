@@ -1,76 +1,29 @@
-//! The server's life after a stop signal: serving, draining (still accepting, every answer says
-//! `Connection: close`), closing (no more accepting; idle connections end) and stopped.
+//! Stop requests, and the server's phase after one.
 
-use std::sync::atomic::{AtomicU8, Ordering};
-
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 /// Why the server is asked to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stop {
-    /// SIGTERM: the platform is replacing the task. Keep serving for the shutdown delay, while
-    /// the load balancer still sends traffic here, then close.
+    /// SIGTERM: the platform is replacing the process. Keep serving for the shutdown delay,
+    /// while a load balancer may still send traffic here, then close.
     Drain,
     /// SIGINT (Ctrl-C), or a test: skip the delay and close now.
     Now,
 }
 
-/// Where the server is in its shutdown.
+/// Where the server is in its shutdown. Kept in one place, the server's `watch` channel; every
+/// connection holds a receiver, so the channel also tells when the last connection is gone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Phase {
+pub(crate) enum Phase {
     /// Normal operation.
-    Serving = 0,
+    Serving,
     /// A stop was asked: still accepting and serving; every answer closes its connection.
-    Draining = 1,
-    /// No longer accepting; each connection closes once idle; requests in flight finish
-    /// within the grace period.
-    Closing = 2,
-}
-
-/// The shutdown phase, readable without a lock on every answer, and watchable by connections.
-#[derive(Debug)]
-pub struct Lifecycle {
-    phase: AtomicU8,
-    changed: watch::Sender<Phase>,
-}
-
-impl Default for Lifecycle {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Lifecycle {
-    /// A server that is serving.
-    pub fn new() -> Self {
-        Self {
-            phase: AtomicU8::new(Phase::Serving as u8),
-            changed: watch::channel(Phase::Serving).0,
-        }
-    }
-
-    /// Moves to `phase` (never backwards).
-    pub fn enter(&self, phase: Phase) {
-        let previous = self.phase.fetch_max(phase as u8, Ordering::SeqCst);
-        if previous < phase as u8 {
-            self.changed.send_replace(phase);
-        }
-    }
-
-    /// A stop was asked: answers should close their connections.
-    pub fn draining(&self) -> bool {
-        self.phase.load(Ordering::Relaxed) >= Phase::Draining as u8
-    }
-
-    /// Accepting has stopped: idle connections should close.
-    pub fn closing(&self) -> bool {
-        self.phase.load(Ordering::Relaxed) >= Phase::Closing as u8
-    }
-
-    /// Notified at each change of phase.
-    pub fn subscribe(&self) -> watch::Receiver<Phase> {
-        self.changed.subscribe()
-    }
+    Draining,
+    /// No longer accepting; each connection closes once nothing is left to read or write.
+    Closing,
+    /// The shutdown grace is over: every connection is dropped.
+    Stopped,
 }
 
 /// Sends [`Stop::Drain`] on each SIGTERM and [`Stop::Now`] on each SIGINT, for as long as the

@@ -4,13 +4,10 @@
 use std::io;
 
 /// File descriptors kept free for everything that is not a client connection: stdio, the
-/// listener, the runtime's epoll and wake-up descriptors, the signal pipe, the JWKS client's
-/// sockets and DNS look-ups, and files the TLS stack reads.
-pub const RESERVED_FDS: u64 = 32;
-
-/// Connections that may be over the cap for a moment: one is accepted before the connection it
-/// displaces has closed.
-pub const EVICTION_SLACK: u64 = 8;
+/// listener, the runtime's epoll and wake-up descriptors, the signal pipe, what the service
+/// itself opens (an HTTP client's sockets and DNS look-ups, files a TLS stack reads), and the
+/// connection accepted at the cap while the one it displaces closes.
+pub const RESERVED_FDS: u64 = 40;
 
 /// The `RLIMIT_NOFILE` of this process before and after [`raise_to_hard_limit`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,12 +37,11 @@ pub fn raise_to_hard_limit() -> io::Result<FileLimit> {
     })
 }
 
-/// The connection cap for a soft file limit of `soft`: what is left after [`RESERVED_FDS`] and
-/// [`EVICTION_SLACK`], and at least half of a very small limit.
+/// The connection cap for a soft file limit of `soft`: what is left after [`RESERVED_FDS`], and
+/// at least half of a very small limit.
 pub fn default_max_connections(soft: u64) -> usize {
-    let reserved = RESERVED_FDS + EVICTION_SLACK;
-    let cap = if soft > 2 * reserved {
-        soft - reserved
+    let cap = if soft > 2 * RESERVED_FDS {
+        soft - RESERVED_FDS
     } else {
         (soft / 2).max(1)
     };

@@ -32,6 +32,7 @@ use std::time::Duration;
 use axum::http::HeaderName;
 use clap::{Args as _, FromArgMatches as _};
 use cognito_auth::{JwksSettings, TokenPolicy, UserPool, split_scopes};
+use graceful_serve::{Settings, Timeouts};
 use url::Url;
 
 mod values;
@@ -98,12 +99,32 @@ pub struct ServeArgs {
     #[arg(long, env = "REQUEST_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
     pub request_timeout: Duration,
 
+    /// The serve loop's connection limits and shutdown timing.
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
+
+    /// How often one line of CloudWatch Embedded Metric Format goes to stdout; 0 turns it off.
+    #[arg(long, env = "METRICS_INTERVAL", default_value = "60s", value_parser = metrics_interval)]
+    pub metrics_interval: Duration,
+
+    /// Bound of the verified-token cache in bytes (KiB, MiB, GiB suffixes); 0 turns it off.
+    #[arg(long, env = "TOKEN_CACHE_MAX_BYTES", default_value = "32MiB", value_parser = byte_size)]
+    pub token_cache_max_bytes: u64,
+
+    /// Development mode: an embedded local issuer instead of Cognito. Never for production.
+    #[arg(long)]
+    pub dev: bool,
+}
+
+/// The serve loop's limits and shutdown timing: what of `graceful_serve::Settings` is
+/// configuration (the read buffer follows the router's header limit; it is not a setting).
+#[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionArgs {
     /// After the shutdown delay, how long requests in flight may take before the process exits
     /// (with the delay, 25 s: inside ECS's 30 s stop timeout).
     #[arg(long, env = "SHUTDOWN_GRACE", default_value = "20s", value_parser = positive_duration)]
     pub shutdown_grace: Duration,
 
-    // The serve loop's connection settings.
     /// After SIGTERM, how long to keep serving and accepting (the load balancer may still send
     /// requests here); `0s` skips it. SIGINT always skips it.
     #[arg(long, env = "SHUTDOWN_DELAY", default_value = "5s", value_parser = duration)]
@@ -121,18 +142,27 @@ pub struct ServeArgs {
     /// Most client connections open at once (default: the open-file limit less a reserve).
     #[arg(long, env = "MAX_CONNECTIONS", value_parser = positive_count)]
     pub max_connections: Option<usize>,
+}
 
-    /// How often one line of CloudWatch Embedded Metric Format goes to stdout; 0 turns it off.
-    #[arg(long, env = "METRICS_INTERVAL", default_value = "60s", value_parser = metrics_interval)]
-    pub metrics_interval: Duration,
-
-    /// Bound of the verified-token cache in bytes (KiB, MiB, GiB suffixes); 0 turns it off.
-    #[arg(long, env = "TOKEN_CACHE_MAX_BYTES", default_value = "32MiB", value_parser = byte_size)]
-    pub token_cache_max_bytes: u64,
-
-    /// Development mode: an embedded local issuer instead of Cognito. Never for production.
-    #[arg(long)]
-    pub dev: bool,
+impl ConnectionArgs {
+    /// The serve loop's settings. `default_max` gives the cap when `MAX_CONNECTIONS` is unset:
+    /// it reads (and raises) the open-file limit, so it runs at start, not when parsing.
+    pub fn settings(
+        &self,
+        read_buffer_bytes: usize,
+        default_max: impl FnOnce() -> usize,
+    ) -> Settings {
+        Settings {
+            timeouts: Timeouts {
+                header_read: self.header_read_timeout,
+                keep_alive: self.keepalive_timeout,
+            },
+            max_connections: self.max_connections.unwrap_or_else(default_max),
+            shutdown_delay: self.shutdown_delay,
+            shutdown_grace: self.shutdown_grace,
+            read_buffer_bytes,
+        }
+    }
 }
 
 /// The user pools: the first named by `COGNITO_USER_POOL_ID` (or `COGNITO_ISSUER`), more in
@@ -288,16 +318,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Upper bound on one request.
     pub request_timeout: Duration,
-    /// Drain time after SIGTERM.
-    pub shutdown_grace: Duration,
-    /// Serving time after SIGTERM before closing (may be zero).
-    pub shutdown_delay: Duration,
-    /// Time to receive a complete request head.
-    pub header_read_timeout: Duration,
-    /// Idle time after which a keep-alive connection is closed.
-    pub keepalive_timeout: Duration,
-    /// Connection cap; `None`: from the open-file limit.
-    pub max_connections: Option<usize>,
+    /// The serve loop's limits and shutdown timing.
+    pub connections: ConnectionArgs,
     /// Interval of the EMF metrics line; `None`: no metrics.
     pub metrics_interval: Option<Duration>,
     /// Bound of the verified-token cache in bytes; 0: no cache.
@@ -475,11 +497,7 @@ impl ServeArgs {
             cors_headers: self.cors_allowed_headers,
             log_format,
             request_timeout: self.request_timeout,
-            shutdown_grace: self.shutdown_grace,
-            shutdown_delay: self.shutdown_delay,
-            header_read_timeout: self.header_read_timeout,
-            keepalive_timeout: self.keepalive_timeout,
-            max_connections: self.max_connections,
+            connections: self.connections,
             metrics_interval: (!self.metrics_interval.is_zero()).then_some(self.metrics_interval),
             token_cache_max_bytes: self.token_cache_max_bytes,
         })

@@ -5,7 +5,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
-use graceful_serve::{ConnectionStats, Server, Settings, Stop, Timeouts, fd_limit};
+use graceful_serve::{ConnectionStats, Server, Stop, fd_limit};
 use tokio::sync::mpsc;
 use url::Url;
 
@@ -85,22 +85,11 @@ impl Application {
                 source,
             })?;
         let addr = listener.local_addr()?;
-        let max_connections = match config.max_connections {
-            Some(max) => max,
-            None => default_max_connections(),
-        };
         let server = Server::new(
             listener,
-            Settings {
-                timeouts: Timeouts {
-                    header_read: config.header_read_timeout,
-                    keep_alive: config.keepalive_timeout,
-                },
-                max_connections,
-                shutdown_delay: config.shutdown_delay,
-                shutdown_grace: config.shutdown_grace,
-                read_buffer_bytes: READ_BUFFER_BYTES,
-            },
+            config
+                .connections
+                .settings(READ_BUFFER_BYTES, default_max_connections),
         );
 
         let (issuer, jwks_url, dev) = match &config.keys {

@@ -73,11 +73,11 @@ fn the_defaults_are_the_documented_ones() {
     assert_eq!(config.jwks.connect_timeout, secs(2));
     assert_eq!(config.policy.leeway, secs(60));
     assert_eq!(config.request_timeout, secs(10));
-    assert_eq!(config.shutdown_grace, secs(20));
-    assert_eq!(config.shutdown_delay, secs(5));
-    assert_eq!(config.header_read_timeout, secs(10));
-    assert_eq!(config.keepalive_timeout, secs(75));
-    assert_eq!(config.max_connections, None);
+    assert_eq!(config.connections.shutdown_grace, secs(20));
+    assert_eq!(config.connections.shutdown_delay, secs(5));
+    assert_eq!(config.connections.header_read_timeout, secs(10));
+    assert_eq!(config.connections.keepalive_timeout, secs(75));
+    assert_eq!(config.connections.max_connections, None);
     assert_eq!(config.keys, KeySource::Dev);
     assert_eq!(config.client_ids, [DEV_CLIENT_ID]);
 }
@@ -186,8 +186,8 @@ fn each_bad_value_names_its_variable() {
 #[test]
 fn the_connection_settings_take_zero_delay_and_a_cap() {
     let config = config(&["--shutdown-delay=0s", "--max-connections=100"]).expect("valid");
-    assert_eq!(config.shutdown_delay, Duration::ZERO);
-    assert_eq!(config.max_connections, Some(100));
+    assert_eq!(config.connections.shutdown_delay, Duration::ZERO);
+    assert_eq!(config.connections.max_connections, Some(100));
 }
 
 #[test]

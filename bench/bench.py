@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """randapi's load benchmark. Run it through bench/run.sh, which builds and installs.
 
-One run measures, with wrk (1 thread, 32 connections) on this machine's loopback:
-  randapi (release build, LOG_FORMAT=json RUST_LOG=info, request lines written to a file,
-  METRICS_INTERVAL=1s so the token-cache hits and misses of each case can be read back):
+One run measures, with wrk (1 thread, 32 connections) on this machine's loopback, for each
+randapi build given with --build NAME=PATH (the first is the reference the others are divided by):
+  randapi (LOG_FORMAT=json RUST_LOG=info, request lines written to a file, METRICS_INTERVAL=1s so
+  the token-cache hits and misses of each case can be read back):
     GET /health carrying the same Authorization header (it ignores it)
     GET / with one valid token
     GET / cycling through 50,000 distinct valid tokens (bench/tokens.lua)
@@ -13,15 +14,16 @@ One run measures, with wrk (1 thread, 32 connections) on this machine's loopback
   randapi with the token cache off (TOKEN_CACHE_MAX_BYTES=0):
     GET /health, and GET / cycling through 50,000 tokens: every request verifies a signature
   randapi with RUST_LOG=warn (no request log lines): GET / with one token, the log's cost
-  the Express peer (bench/express, aws-jwt-verify), same JWKS and tokens:
-    GET /health, GET / with one token, GET / with 50,000 distinct tokens
-and prints req/s, p50, p99, server CPU per request (utime+stime from /proc/<pid>/stat), the
-server's peak RSS during the case (VmHWM, reset before each case through clear_refs) and each
-ratio to /health of the same server; then the time from exec to the first accepted TCP
-connection.
+then the calibration server (graceful-serve's examples/hello: the same serve loop, no auth, no
+log): GET /health and GET /, with the same header; and the Express peer (bench/express,
+aws-jwt-verify), same JWKS and tokens: GET /health, GET / with one token and with 50,000 tokens.
+It prints req/s, p50, p99, server CPU per request (utime+stime from /proc/<pid>/stat), the
+server's peak RSS during the case (VmHWM, reset before each case through clear_refs), each ratio
+to /health of the same server, each build's req/s divided by the first build's, randapi against
+hello and Express, and the time from exec to the first accepted TCP connection.
 
-`--randapi PATH` measures another build of randapi (for a before/after comparison in one
-session); `--reuse-tokens` keeps the tokens of the previous run in the work directory.
+`--rounds N` repeats everything N times, alternating the order of the builds, and reports the
+medians; `--reuse-tokens` keeps the tokens of the previous run in the work directory.
 
 Only the Python standard library is used. Everything it starts listens on 127.0.0.1 on free
 ports and is stopped at the end.
@@ -226,25 +228,160 @@ def busiest():
     return [" ".join(line.split()) for line in out]
 
 
+def parse_build(text):
+    name, sep, path = text.partition("=")
+    if not sep or not name or not path:
+        raise argparse.ArgumentTypeError("expected NAME=PATH, for example glibc=target/release/randapi")
+    return name, Path(path).resolve()
+
+
+class Session:
+    """The JWKS server, the tokens and every case measured so far, by server and case."""
+
+    def __init__(self, args, out, jwks_url, tokens, header):
+        self.args, self.out, self.jwks_url = args, out, jwks_url
+        self.tokens, self.header = tokens, header
+        self.children = []
+        # server -> case -> one result per round
+        self.rounds = {}
+        self.startup_ms = {}
+
+    def start(self, name, cmd, env, port):
+        log = self.out / f"{name.replace(' ', '_').replace('/', '_')}.log"
+        process, ms = launch(cmd, env, port, log)
+        self.children.append(process)
+        self.startup_ms.setdefault(name, []).append(ms)
+        base = f"http://127.0.0.1:{port}"
+        # The first request waits for the first JWKS fetch; not part of any measurement.
+        subprocess.run(["curl", "-fsS", "-o", "/dev/null", "-H", self.header, base + "/"],
+                       check=True)
+        return process, base, log
+
+    def measure(self, server, process, base, cases, log=None):
+        for case, kwargs in cases:
+            kwargs = dict(kwargs)
+            print(f"{server}: {case} ...", file=sys.stderr)
+            result = wrk(base + kwargs.pop("path"), process.pid, self.args, self.args.seconds,
+                         self.args.warmup, log=log, **kwargs)
+            self.rounds.setdefault(server, {}).setdefault(case, []).append(result)
+
+    def randapi(self, name, binary):
+        """The whole suite against one build of randapi: three processes, as configured."""
+        tokens, header = self.tokens, self.header
+        for label, rust_log, extra, cases in [
+            ("", "info", {}, [
+                ("health", {"path": "/health", "header": header}),
+                ("one token", {"path": "/", "header": header}),
+                ("50,000 tokens", {"path": "/", "tokens": tokens, "count": CYCLE}),
+                ("Zipf 100,000 users", {"path": "/", "tokens": tokens, "count": USERS,
+                                        "script": "zipf.lua"}),
+            ]),
+            (" cache off", "info", {"TOKEN_CACHE_MAX_BYTES": "0"}, [
+                ("health, cache off", {"path": "/health", "header": header}),
+                ("50,000 tokens, cache off", {"path": "/", "tokens": tokens, "count": CYCLE}),
+            ]),
+            (" warn", "warn", {}, [
+                ("one token, RUST_LOG=warn", {"path": "/", "header": header}),
+            ]),
+        ]:
+            port = free_port()
+            env = dict(os.environ, PORT=str(port), HOST="127.0.0.1",
+                       COGNITO_ISSUER=ISSUER, COGNITO_CLIENT_IDS=CLIENT_ID,
+                       COGNITO_JWKS_URL=self.jwks_url, LOG_FORMAT="json", RUST_LOG=rust_log,
+                       METRICS_INTERVAL="1s", **extra)
+            process, base, log = self.start(name + label, [str(binary)], env, port)
+            self.measure(name, process, base, cases, log=log)
+            if not label:
+                with open(log, "rb") as f:
+                    lines = sum(1 for raw in f if b'"_aws"' not in raw)
+                self.rounds[name].setdefault("_log", []).append(
+                    {"bytes": log.stat().st_size, "lines": lines})
+            stop(process)
+            log.unlink()
+
+    def hello(self, binary):
+        """graceful-serve's examples/hello: the serve loop alone, no auth, no log."""
+        port = free_port()
+        process, base, log = self.start("hello", [str(binary), str(port)], dict(os.environ),
+                                        port)
+        self.measure("hello", process, base, [
+            ("health", {"path": "/health", "header": self.header}),
+            ("GET /", {"path": "/", "header": self.header}),
+        ])
+        stop(process)
+        log.unlink()
+
+    def express(self):
+        port = free_port()
+        env = dict(os.environ, PORT=str(port), USER_POOL_ID=ISSUER_POOL, CLIENT_ID=CLIENT_ID,
+                   JWKS_URL=self.jwks_url, NODE_ENV="production")
+        process, base, _ = self.start("express", ["node", str(BENCH / "express" / "server.js")],
+                                      env, port)
+        self.measure("express", process, base, [
+            ("health", {"path": "/health", "header": self.header}),
+            ("one token", {"path": "/", "header": self.header}),
+            ("50,000 tokens", {"path": "/", "tokens": self.tokens, "count": CYCLE}),
+        ])
+        stop(process)
+
+    def stop_all(self):
+        for child in self.children:
+            stop(child)
+
+
+def median(values):
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def medians(rounds):
+    """server -> case -> one result whose numbers are the medians over the rounds."""
+    summary = {}
+    for server, cases in rounds.items():
+        for case, results in cases.items():
+            merged = dict(results[-1])
+            for key, value in results[-1].items():
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    merged[key] = median([r[key] for r in results if key in r])
+            merged["rounds"] = len(results)
+            summary.setdefault(server, {})[case] = merged
+    return summary
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=10, help="measured seconds per case")
     parser.add_argument("--warmup", type=int, default=2, help="warm-up seconds per case")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="repeat every server's cases this many times, alternating; the "
+                        "tables show the median of the rounds")
     parser.add_argument("--out", default=str(BENCH / "out"), help="work directory")
+    parser.add_argument("--build", action="append", type=parse_build, metavar="NAME=PATH",
+                        help="a randapi build to measure; repeat for several, measured back to "
+                        "back and compared with the first (default: glibc=target/release/randapi)")
+    parser.add_argument("--hello", default=str(ROOT / "target" / "release" / "examples" / "hello"),
+                        help="graceful-serve's hello example, the calibration server")
+    parser.add_argument("--no-hello", action="store_true", help="skip the calibration server")
     parser.add_argument("--no-express", action="store_true", help="skip the Express peer")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("-v", "--verbose", action="store_true", help="print wrk's output")
-    parser.add_argument("--randapi", help="the randapi binary to measure "
-                        "(default: target/release/randapi)")
     parser.add_argument("--reuse-tokens", action="store_true",
                         help="keep the key and tokens already in the work directory")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be 1 or more")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    randapi = Path(args.randapi).resolve() if args.randapi else ROOT / "target" / "release" / "randapi"
+    builds = args.build or [("glibc", ROOT / "target" / "release" / "randapi")]
+    if len({name for name, _ in builds}) != len(builds):
+        parser.error("two --build arguments have the same NAME")
+    hello = None if args.no_hello else Path(args.hello)
     maker = ROOT / "target" / "release" / "examples" / "bench_tokens"
-    for binary in (randapi, maker):
+    for binary in [path for _, path in builds] + [maker] + ([hello] if hello else []):
         if not binary.exists():
             raise SystemExit(f"{binary} is missing: run bench/run.sh (it builds it)")
     if shutil.which("wrk") is None:
@@ -264,18 +401,16 @@ def main():
         t0 = time.perf_counter()
         subprocess.run([str(maker), str(out), str(USERS), ISSUER, CLIENT_ID], check=True)
         print(f"made {USERS:,} tokens in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-    one_token = tokens.read_text().split("\n", 1)[0]
-    header = f"Authorization: Bearer {one_token}"
+    header = f"Authorization: Bearer {tokens.read_text().split(chr(10), 1)[0]}"
 
-    children = []
+    jwks_port = free_port()
+    jwks_server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(jwks_port), "--bind", "127.0.0.1",
+         "--directory", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    session = Session(args, out, f"http://127.0.0.1:{jwks_port}/jwks.json", tokens, header)
+    session.children.append(jwks_server)
     try:
-        jwks_port = free_port()
-        jwks_server = subprocess.Popen(
-            [sys.executable, "-m", "http.server", str(jwks_port), "--bind", "127.0.0.1",
-             "--directory", str(out)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        children.append(jwks_server)
-        jwks_url = f"http://127.0.0.1:{jwks_port}/jwks.json"
         deadline = time.time() + 10
         while True:
             try:
@@ -285,137 +420,112 @@ def main():
                 if time.time() > deadline:
                     raise SystemExit("the JWKS server did not start")
                 time.sleep(0.05)
-
-        results = {"machine": info, "randapi": {}, "express": {}, "startup_ms": {},
-                   "binary": str(randapi)}
-
-        def run_randapi(rust_log, cases, label="", **extra_env):
-            port = free_port()
-            env = dict(os.environ, PORT=str(port), HOST="127.0.0.1",
-                       COGNITO_ISSUER=ISSUER, COGNITO_CLIENT_IDS=CLIENT_ID,
-                       COGNITO_JWKS_URL=jwks_url, LOG_FORMAT="json", RUST_LOG=rust_log,
-                       METRICS_INTERVAL="1s", **extra_env)
-            log = out / f"randapi-{rust_log}{label}.log"
-            process, ms = launch([str(randapi)], env, port, log)
-            children.append(process)
-            base = f"http://127.0.0.1:{port}"
-            # The first request waits for the first JWKS fetch; not part of any measurement.
-            subprocess.run(["curl", "-fsS", "-o", "/dev/null", "-H", header, base + "/"],
-                           check=True)
-            for name, kwargs in cases:
-                print(f"randapi {name} ...", file=sys.stderr)
-                results["randapi"][name] = wrk(base + kwargs.pop("path"), process.pid, args,
-                                               args.seconds, args.warmup, log=log, **kwargs)
-            with open(log, "rb") as f:
-                lines = sum(1 for raw in f if b'"_aws"' not in raw)
-            results["randapi"]["_log_" + rust_log + label] = {"bytes": log.stat().st_size,
-                                                              "lines": lines}
-            stop(process)
-            log.unlink()
-            return ms
-
-        results["startup_ms"]["randapi"] = run_randapi("info", [
-            ("health", {"path": "/health", "header": header}),
-            ("one token", {"path": "/", "header": header}),
-            ("50,000 tokens", {"path": "/", "tokens": tokens, "count": CYCLE}),
-            ("Zipf 100,000 users", {"path": "/", "tokens": tokens, "count": USERS,
-                                    "script": "zipf.lua"}),
-        ])
-        run_randapi("info", [
-            ("health, cache off", {"path": "/health", "header": header}),
-            ("50,000 tokens, cache off", {"path": "/", "tokens": tokens, "count": CYCLE}),
-        ], label="-nocache", TOKEN_CACHE_MAX_BYTES="0")
-        run_randapi("warn", [
-            ("one token, RUST_LOG=warn", {"path": "/", "header": header}),
-        ])
-
-        if not args.no_express:
-            port = free_port()
-            env = dict(os.environ, PORT=str(port), USER_POOL_ID=ISSUER_POOL,
-                       CLIENT_ID=CLIENT_ID, JWKS_URL=jwks_url, NODE_ENV="production")
-            process, ms = launch(["node", str(BENCH / "express" / "server.js")], env, port,
-                                 out / "express.log")
-            children.append(process)
-            results["startup_ms"]["express"] = ms
-            base = f"http://127.0.0.1:{port}"
-            subprocess.run(["curl", "-fsS", "-o", "/dev/null", "-H", header, base + "/"],
-                           check=True)
-            for name, kwargs in [
-                ("health", {"path": "/health", "header": header}),
-                ("one token", {"path": "/", "header": header}),
-                ("50,000 tokens", {"path": "/", "tokens": tokens, "count": CYCLE}),
-            ]:
-                print(f"express {name} ...", file=sys.stderr)
-                results["express"][name] = wrk(base + kwargs.pop("path"), process.pid, args,
-                                               args.seconds, args.warmup, **kwargs)
-            stop(process)
+        for round_number in range(args.rounds):
+            if args.rounds > 1:
+                print(f"round {round_number + 1} of {args.rounds}", file=sys.stderr)
+            # Alternate the order each round, so neither build always runs first.
+            order = builds if round_number % 2 == 0 else builds[::-1]
+            for name, binary in order:
+                session.randapi(name, binary)
+            if hello:
+                session.hello(hello)
+            if not args.no_express:
+                session.express()
     finally:
-        for child in children:
-            stop(child)
+        session.stop_all()
 
     info["loadavg_after"] = open("/proc/loadavg").read().split()[:3]
-    report(results)
+    results = {"machine": info, "builds": {name: str(path) for name, path in builds},
+               "hello": str(hello) if hello else None, "rounds": session.rounds,
+               "startup_ms": {k: median(v) for k, v in session.startup_ms.items()}}
+    summary = medians(session.rounds)
+    report(results, summary, [name for name, _ in builds])
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
-    failed = [f"{server} {name}" for server in ("randapi", "express")
-              for name, r in results[server].items()
-              if not name.startswith("_") and (r["non_2xx"] or r["socket_errors"])]
+        Path(args.json).write_text(json.dumps(dict(results, medians=summary), indent=2))
+    failed = [f"{server} {case}" for server, cases in session.rounds.items()
+              for case, results in cases.items() if not case.startswith("_")
+              for r in results if r["non_2xx"] or r["socket_errors"]]
     if failed:
         raise SystemExit(f"some responses were not 2xx or sockets failed: {', '.join(failed)}")
 
 
-def report(results):
+def ratio_to_health(cases, case):
+    """The case's /health: "x, cache off" beside "health, cache off"; hello's GET / beside its
+    /health; None when the server has no such case."""
+    variant = case.split(", ", 1)[1] if ", " in case else ""
+    return cases.get("health, " + variant if variant else "health")
+
+
+def report(results, summary, builds):
     info = results["machine"]
     print(f"\nMachine: {info['nproc']} cores, {info['cpu']}, Linux {info['kernel']}; "
           f"{info['wrk']}; node {info['node']}")
     print(f"Load average before/after: {' '.join(info['loadavg'])} / "
           f"{' '.join(info['loadavg_after'])}")
     print("Busiest processes before: " + "; ".join(info["busiest_before"]))
-    print(f"Binary: {results.get('binary', '')}")
+    for name in builds:
+        print(f"Build {name}: {results['builds'][name]}")
+    if results["hello"]:
+        print(f"Calibration (hello): {results['hello']}")
+    rounds = max(r["rounds"] for cases in summary.values() for r in cases.values())
+    if rounds > 1:
+        print(f"Medians of {rounds} rounds, builds alternating.")
     print("\n| server | case | req/s | p50 ms | p99 ms | CPU µs/req | peak RSS MiB "
           "| req/s ÷ /health | CPU − /health µs | cache hits |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for server in ("randapi", "express"):
-        cases = {k: v for k, v in results[server].items() if not k.startswith("_")}
+    for server in builds + ["hello", "express"]:
+        cases = {k: v for k, v in summary.get(server, {}).items() if not k.startswith("_")}
         for name, r in cases.items():
-            # Each case beside /health of its own server: "x, cache off" beside
-            # "health, cache off"; a server without a /health case gets no ratio.
-            variant = name.split(", ", 1)[1] if ", " in name else ""
-            health = cases.get("health, " + variant if variant else "health")
-            ratio = f"{r['rps'] / health['rps']:.2f}" if health else ""
-            extra = f"{r['cpu_us'] - health['cpu_us']:+.1f}" if health else ""
+            health = ratio_to_health(cases, name)
+            ratio = f"{r['rps'] / health['rps']:.2f}" if health and health is not r else ""
+            extra = f"{r['cpu_us'] - health['cpu_us']:+.1f}" if health and health is not r else ""
             hits = ""
-            if "hits" in r:
-                hits = f"{100 * r['hits'] / (r['hits'] + r['misses']):.1f} %"
+            if r.get("hits") is not None and r.get("misses") is not None:
+                hits = f"{100 * r['hits'] / max(r['hits'] + r['misses'], 1):.1f} %"
             print(f"| {server} | {name} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | "
                   f"{r['p99_ms']:.2f} | {r['cpu_us']:.1f} | {r['vmhwm_kib'] / 1024:.1f} "
                   f"| {ratio} | {extra} | {hits} |")
-    r, e = results["randapi"], results["express"]
+
+    if len(builds) > 1:
+        first = builds[0]
+        print(f"\nEach build's req/s ÷ {first}'s, same session:")
+        print("| case | " + " | ".join(builds[1:]) + " |")
+        print("| --- |" + " ---: |" * (len(builds) - 1))
+        for case, reference in summary[first].items():
+            if case.startswith("_"):
+                continue
+            cells = [f"{summary[b][case]['rps'] / reference['rps']:.2f}"
+                     if case in summary.get(b, {}) else "" for b in builds[1:]]
+            print(f"| {case} | " + " | ".join(cells) + " |")
+
+    hello, express = summary.get("hello", {}), summary.get("express", {})
     print()
-    zipf = r.get("Zipf 100,000 users")
-    if zipf and zipf.get("cache_entries"):
-        held = int(zipf["cache_entries"])
-        ideal = zipf_top_share(held, USERS)
-        ratio = zipf["hits"] / (zipf["hits"] + zipf["misses"])
-        print(f"Zipf(s=1.0) over {USERS:,} users: hit ratio {100 * ratio:.1f} % vs ideal "
-              f"{100 * ideal:.1f} % (top-{held:,} share; the cache held {held:,} entries, "
-              f"{(zipf.get('cache_bytes') or 0) / 2**20:.1f} MiB): "
-              f"{abs(100 * (ideal - ratio)):.1f} points {'below' if ideal > ratio else 'above'} it")
-    elif zipf:
-        print("Zipf: no hit ratio (this build writes no metrics lines)")
-    for name in ("one token", "50,000 tokens"):
-        if name in r and name in e:
-            print(f"randapi ÷ express, {name}: {r[name]['rps'] / e[name]['rps']:.1f}× req/s, "
-                  f"{e[name]['cpu_us'] / r[name]['cpu_us']:.1f}× less CPU per request")
-    if "one token" in r and "one token, RUST_LOG=warn" in r:
+    for name in builds:
+        r = summary[name]
+        parts = []
+        if "GET /" in hello:
+            parts.append(f"one token ÷ hello GET / {r['one token']['rps'] / hello['GET /']['rps']:.2f}")
+            parts.append(f"/health ÷ hello /health {r['health']['rps'] / hello['health']['rps']:.2f}")
+        if "one token" in express:
+            parts.append(f"÷ Express, one token {r['one token']['rps'] / express['one token']['rps']:.1f}× "
+                         f"req/s, {express['one token']['cpu_us'] / r['one token']['cpu_us']:.1f}× "
+                         "less CPU per request")
+        if "50,000 tokens" in express:
+            parts.append(f"÷ Express, 50,000 tokens "
+                         f"{r['50,000 tokens']['rps'] / express['50,000 tokens']['rps']:.1f}× req/s")
         a, b = r["one token"], r["one token, RUST_LOG=warn"]
-        print(f"request log (LOG_FORMAT=json RUST_LOG=info vs warn), one token: "
-              f"{a['cpu_us'] - b['cpu_us']:.1f} µs CPU per request, "
-              f"req/s {a['rps']:,.0f} vs {b['rps']:,.0f}")
-        log = r.get("_log_info")
+        parts.append(f"request log {a['cpu_us'] - b['cpu_us']:.1f} µs CPU per request")
+        log = r.get("_log")
         if log and log["lines"]:
-            print(f"request log: {log['lines']:,} lines, {log['bytes'] / log['lines']:.0f} "
-                  f"bytes per line on average")
+            parts.append(f"{log['bytes'] / log['lines']:.0f} bytes per log line")
+        zipf = r.get("Zipf 100,000 users")
+        if zipf and zipf.get("cache_entries"):
+            held = int(zipf["cache_entries"])
+            ideal = zipf_top_share(held, USERS)
+            hit = zipf["hits"] / max(zipf["hits"] + zipf["misses"], 1)
+            parts.append(f"Zipf hit ratio {100 * hit:.1f} % vs ideal {100 * ideal:.1f} % "
+                         f"({held:,} entries, {(zipf.get('cache_bytes') or 0) / 2**20:.1f} MiB)")
+        print(f"{name}: " + "; ".join(parts))
     for server, ms in results["startup_ms"].items():
         print(f"{server}: exec to first accepted TCP connection: {ms:.1f} ms")
 

@@ -12,6 +12,7 @@ use tokio::time::Instant;
 
 use super::ApiError;
 use crate::metrics::Metrics;
+use crate::telemetry::RequestLine;
 
 /// Largest total size of request headers (names, values and the request target).
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
@@ -74,18 +75,17 @@ pub async fn log_request(
     let response = next.run(request).await;
     metrics.response(response.status());
     let outcome = response.extensions().get::<AuthOutcome>();
-    tracing::info!(
-        target: "randapi::request",
-        method = %method,
-        path = %logged_path(uri.path()),
-        status = response.status().as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-        sub = outcome.and_then(AuthOutcome::sub),
-        client_id = outcome.and_then(AuthOutcome::client_id),
-        jti = outcome.and_then(AuthOutcome::jti),
-        reason = outcome.and_then(AuthOutcome::reason),
-        "request"
-    );
+    RequestLine {
+        method: method.as_str(),
+        path: logged_path(uri.path()),
+        status: response.status().as_u16(),
+        latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+        sub: outcome.and_then(AuthOutcome::sub),
+        client_id: outcome.and_then(AuthOutcome::client_id),
+        jti: outcome.and_then(AuthOutcome::jti),
+        reason: outcome.and_then(AuthOutcome::reason),
+    }
+    .log();
     response
 }
 

@@ -10,6 +10,7 @@ mod metrics;
 mod pools;
 mod process;
 mod random_number;
+mod request_log;
 mod shutdown;
 mod token_rules;
 mod verification;

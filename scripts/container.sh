@@ -380,10 +380,13 @@ stop_randapi "$init_pid" "$NS_PID" "the image's /randapi as PID 1 of its own PID
 # key and answers a random number drawn through getrandom(2) (getrandom's linux_getrandom
 # backend; its default finds getrandom() with dlsym, which fails in a static binary, and then
 # falls back to /dev/urandom, which is not there).
+# The files listed from the image before any run (buildah run adds mount points such as /dev).
 CHROOT="$WORK/chroot"
 mkdir -p "$CHROOT"
-cp -a "$MNT/." "$CHROOT/"
-[[ ! -e "$CHROOT/dev" && ! -e "$CHROOT/proc" ]] || fail "the chroot has /dev or /proc"
+(cd "$MNT" && xargs -d '\n' cp -a --parents -t "$CHROOT" <"$WORK/rootfs")
+chroot_files=$(cd "$CHROOT" && find . -mindepth 1 | LC_ALL=C sort | paste -sd ' ')
+[[ "$chroot_files" == "./etc ./etc/ssl ./etc/ssl/certs ./etc/ssl/certs/ca-certificates.crt ./randapi" ]] ||
+  fail "the chroot should hold only the image's two files: $chroot_files"
 JWKS_HOST=jwks.randapi.test
 jwks_port=${ISSUER%/dev}
 jwks_port=${jwks_port##*:}

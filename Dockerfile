@@ -25,15 +25,17 @@
 FROM --platform=${BUILDPLATFORM:-linux/amd64} public.ecr.aws/docker/library/rust:1.95.0-slim-bookworm AS builder
 
 # Why glibc and not musl (docs/deploy-with-cdk.md, "The image's binary"): the static musl build
-# spent 9 % of a token-cache miss in musl's byte-wise `memcpy` and 3.5 % in its allocator (aws-lc's
+# spent 9 % of a token-cache miss in musl's `memcpy` (rep movsq) and 3.5 % in its allocator (aws-lc's
 # C allocations bypass mimalloc), and cost 1.65x the glibc build's CPU per miss. A static glibc
 # build measured like the dynamic glibc one. Both are static: the runtime stage has no libc.
 #
 # The recipe, read by this file and by scripts/lib.sh (`image_binary`), which builds the same
 # binary outside a container for scripts/container.sh and bench/run.sh. Values are plain words or
 # one single-quoted string (scripts/lib.sh strips those quotes and accepts nothing else).
-#   RUST_TARGET_<ARCH>     the Rust target per TARGETARCH. Its C compiler and linker are
-#                          `<cpu>-linux-gnu-gcc` (Debian names the native gcc that way too);
+#   RUST_TARGET_<ARCH>     the Rust target per TARGETARCH. Native: cargo's defaults (cc, gcc).
+#                          Cross: C compiler and linker `<cpu>-linux-gnu-gcc`, ar `<cpu>-linux-gnu-ar`
+#                          (only then: with the host's linker named, cargo rebuilt every build
+#                          script and proc macro when builds of the two targets alternated);
 #   CROSS_PACKAGES_<ARCH>  what provides that gcc and the target's static libc.a when the builder's
 #                          CPU is the other one (pinned to bookworm's versions);
 #   IMAGE_RUSTFLAGS        +crt-static links glibc (libc.a) into the binary. getrandom 0.3 (rand's
@@ -74,15 +76,17 @@ RUN set -eu; \
         arm64) target=$RUST_TARGET_ARM64 packages=$CROSS_PACKAGES_ARM64 ;; \
         *) echo "TARGETARCH=${TARGETARCH}: randapi images are amd64 or arm64" >&2; exit 1 ;; \
     esac; \
-    gnu="${target%%-*}-linux-gnu"; \
-    if ! command -v "$gnu-gcc" >/dev/null; then \
-        apt-get update; \
-        apt-get install -y --no-install-recommends $packages; \
-        rm -rf /var/lib/apt/lists/*; \
+    if [ "$target" != "$(rustc -vV | sed -n 's/^host: //p')" ]; then \
+        gnu="${target%%-*}-linux-gnu"; \
+        if ! command -v "$gnu-gcc" >/dev/null; then \
+            apt-get update; \
+            apt-get install -y --no-install-recommends $packages; \
+            rm -rf /var/lib/apt/lists/*; \
+        fi; \
+        triple=${target//-/_}; \
+        export "CARGO_TARGET_${triple^^}_LINKER=$gnu-gcc" "CC_$triple=$gnu-gcc" "AR_$triple=$gnu-ar"; \
     fi; \
-    triple=${target//-/_}; \
-    export "CARGO_TARGET_${triple^^}_LINKER=$gnu-gcc" "CC_$triple=$gnu-gcc" "AR_$triple=$gnu-ar" \
-        RUSTFLAGS="$IMAGE_RUSTFLAGS"; \
+    export RUSTFLAGS="$IMAGE_RUSTFLAGS"; \
     rustup target add "$target"; \
     cargo build --release --locked --target "$target"; \
     bin="target/$target/release/randapi"; \

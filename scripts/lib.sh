@@ -225,8 +225,9 @@ pip_ensure() { # name version [spec] [module]
 # ---------------------------------------------------------------------------------------------
 # The container image's binary. The Dockerfile is the one recipe: its ARG lines name the Rust
 # target per architecture, the cross packages and the RUSTFLAGS; its builder RUN applies them with
-# the rule below, which image_binary repeats (the C compiler and linker of <cpu>-unknown-linux-gnu
-# are <cpu>-linux-gnu-gcc, native or cross). No sourcing script needs lib_init for these two.
+# the rule below, which image_binary repeats (a native build keeps cargo's defaults; a cross build
+# of <cpu>-unknown-linux-gnu compiles and links with <cpu>-linux-gnu-gcc, installed when missing).
+# No sourcing script needs lib_init for these functions.
 _lib_root() { (cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd); }
 
 dockerfile_arg() { # NAME -> the default value of `ARG NAME=...` in the Dockerfile
@@ -245,7 +246,7 @@ dockerfile_arg() { # NAME -> the default value of `ARG NAME=...` in the Dockerfi
 }
 
 image_binary() { # ARCH [MANIFEST] -> prints the path of the static binary (progress on stderr)
-  local arch=$1 manifest=${2:-} root target packages gnu triple pkg items=() bin
+  local arch=$1 manifest=${2:-} root target packages gnu triple pkg items=() bin cross_env=()
   root=$(_lib_root)
   case "$arch" in
     amd64 | arm64) ;;
@@ -253,18 +254,20 @@ image_binary() { # ARCH [MANIFEST] -> prints the path of the static binary (prog
   esac
   target=$(dockerfile_arg "RUST_TARGET_${arch^^}") || return 1
   packages=$(dockerfile_arg "CROSS_PACKAGES_${arch^^}") || return 1
-  gnu="${target%%-*}-linux-gnu"
-  # The Dockerfile installs these pinned versions in its Debian bookworm builder; here the host's
-  # own versions (this machine is bookworm too): the pins may not exist on another release.
-  for pkg in $packages; do items+=("$gnu-gcc:${pkg%%=*}"); done
-  apt_ensure "${items[@]}" >&2
+  if [[ "$target" != "$(rustc -vV | sed -n 's/^host: //p')" ]]; then
+    gnu="${target%%-*}-linux-gnu"
+    # The Dockerfile installs these pinned versions in its Debian bookworm builder; here the
+    # host's own versions (this machine is bookworm too): the pins may not exist elsewhere.
+    for pkg in $packages; do items+=("$gnu-gcc:${pkg%%=*}"); done
+    apt_ensure "${items[@]}" >&2
+    triple=${target//-/_}
+    cross_env=("CARGO_TARGET_${triple^^}_LINKER=$gnu-gcc" "CC_$triple=$gnu-gcc" "AR_$triple=$gnu-ar")
+  fi
   rustup target list --installed | grep -qx "$target" || rustup target add "$target" >&2
-  triple=${target//-/_}
   bin="${CARGO_TARGET_DIR:-$root/target}/$target/release/randapi"
   (
     cd "$root" &&
-      env "CARGO_TARGET_${triple^^}_LINKER=$gnu-gcc" "CC_$triple=$gnu-gcc" "AR_$triple=$gnu-ar" \
-        RUSTFLAGS="$(dockerfile_arg IMAGE_RUSTFLAGS)" CARGO_TERM_COLOR=never \
+      env "${cross_env[@]}" RUSTFLAGS="$(dockerfile_arg IMAGE_RUSTFLAGS)" CARGO_TERM_COLOR=never \
         cargo build --release --locked --target "$target" \
         --manifest-path "${manifest:-$root/Cargo.toml}" --target-dir "${CARGO_TARGET_DIR:-$root/target}" >&2
   ) || fail "image_binary $arch: cargo build --target $target failed"

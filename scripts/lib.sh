@@ -19,6 +19,13 @@
 #                                 (and MODULE, when given, imports)
 #   venv_new DIR                  a new, empty Python virtualenv at DIR
 #   cfn_lint_ensure               cfn-lint $CFN_LINT_VERSION in its own virtualenv; sets CFN_LINT
+#   dockerfile_arg NAME           the default of `ARG NAME=...` in the Dockerfile (outer single
+#                                 quotes removed)
+#   image_binary ARCH [MANIFEST]  builds the image's binary for ARCH (amd64|arm64) here, exactly as
+#                                 the Dockerfile's builder stage does, and prints its path on
+#                                 stdout (progress on stderr); MANIFEST: another Cargo.toml of the
+#                                 same workspace (default: the repository's)
+#   elf_static BIN                0 when BIN has no PT_INTERP and no NEEDED entry
 # Everything started through track_pid/start_randapi is stopped by PID on exit, whatever the exit.
 
 # The checks under scripts/checks/ are run as scripts; no __pycache__ is left in the repository.
@@ -213,4 +220,66 @@ pip_ensure() { # name version [spec] [module]
   # pyenv puts console scripts behind shims that exist only after a rehash.
   if command -v pyenv >/dev/null; then pyenv rehash; fi
   hash -r
+}
+
+# ---------------------------------------------------------------------------------------------
+# The container image's binary. The Dockerfile is the one recipe: its ARG lines name the Rust
+# target per architecture, the cross packages and the RUSTFLAGS; its builder RUN applies them with
+# the rule below, which image_binary repeats (a native build keeps cargo's defaults; a cross build
+# of <cpu>-unknown-linux-gnu compiles and links with <cpu>-linux-gnu-gcc, installed when missing).
+# No sourcing script needs lib_init for these functions.
+_lib_root() { (cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd); }
+
+dockerfile_arg() { # NAME -> the default value of `ARG NAME=...` in the Dockerfile
+  local raw
+  raw=$(sed -n "s/^ARG $1=//p" "$(_lib_root)/Dockerfile")
+  [[ -n "$raw" ]] || fail "the Dockerfile has no 'ARG $1=...'"
+  # A plain word, or one single-quoted string (Dockerfile word rules: literal inside '...').
+  if [[ "$raw" == \'*\' ]]; then
+    raw=${raw#\'}
+    raw=${raw%\'}
+    [[ "$raw" != *\'* ]] || fail "ARG $1: one single-quoted string expected"
+  elif [[ "$raw" =~ [[:space:]\"\'\\\$] ]]; then
+    fail "ARG $1: a plain word or one single-quoted string expected, found: $raw"
+  fi
+  printf '%s\n' "$raw"
+}
+
+image_binary() { # ARCH [MANIFEST] -> prints the path of the static binary (progress on stderr)
+  local arch=$1 manifest=${2:-} root target packages gnu triple pkg items=() bin cross_env=()
+  root=$(_lib_root)
+  case "$arch" in
+    amd64 | arm64) ;;
+    *) fail "image_binary: ARCH is amd64 or arm64, not '$arch'" ;;
+  esac
+  target=$(dockerfile_arg "RUST_TARGET_${arch^^}") || return 1
+  packages=$(dockerfile_arg "CROSS_PACKAGES_${arch^^}") || return 1
+  if [[ "$target" != "$(rustc -vV | sed -n 's/^host: //p')" ]]; then
+    gnu="${target%%-*}-linux-gnu"
+    # The Dockerfile installs these pinned versions in its Debian bookworm builder; here the
+    # host's own versions (this machine is bookworm too): the pins may not exist elsewhere.
+    for pkg in $packages; do items+=("$gnu-gcc:${pkg%%=*}"); done
+    apt_ensure "${items[@]}" >&2
+    triple=${target//-/_}
+    cross_env=("CARGO_TARGET_${triple^^}_LINKER=$gnu-gcc" "CC_$triple=$gnu-gcc" "AR_$triple=$gnu-ar")
+  fi
+  rustup target list --installed | grep -qx "$target" || rustup target add "$target" >&2
+  bin="${CARGO_TARGET_DIR:-$root/target}/$target/release/randapi"
+  (
+    cd "$root" &&
+      env "${cross_env[@]}" RUSTFLAGS="$(dockerfile_arg IMAGE_RUSTFLAGS)" CARGO_TERM_COLOR=never \
+        cargo build --release --locked --target "$target" \
+        --manifest-path "${manifest:-$root/Cargo.toml}" --target-dir "${CARGO_TARGET_DIR:-$root/target}" >&2
+  ) || fail "image_binary $arch: cargo build --target $target failed"
+  elf_static "$bin" || fail "image_binary $arch: $bin is dynamically linked"
+  printf '%s\n' "$bin"
+}
+
+# 0 when BIN is an ELF file without a program interpreter (PT_INTERP) and without NEEDED entries:
+# nothing for a dynamic loader to do. Not through `readelf | grep -q`: under pipefail, grep quitting
+# early can fail the pipeline and turn "dynamic" into "static".
+elf_static() { # BIN
+  local headers
+  headers=$(readelf -hlW "$1" && readelf -dW "$1") || fail "readelf cannot read $1"
+  [[ "$headers" != *INTERP* && "$headers" != *"(NEEDED)"* ]]
 }

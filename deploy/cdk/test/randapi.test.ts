@@ -432,7 +432,8 @@ describe('arm64', () => {
   test('the Dockerfile cross-compiles for the platform it is asked for', () => {
     assert.match(DOCKERFILE, /^FROM --platform=\$\{BUILDPLATFORM:-linux\/amd64\} \S+ AS builder$/m);
     assert.match(DOCKERFILE, /^ARG TARGETARCH$/m);
-    assert.match(DOCKERFILE, /arm64\)\s+target=aarch64-unknown-linux-musl/);
+    assert.match(DOCKERFILE, /^ARG RUST_TARGET_ARM64=aarch64-unknown-linux-gnu$/m);
+    assert.match(DOCKERFILE, /arm64\)\s+target=\$RUST_TARGET_ARM64 /);
   });
 });
 

@@ -41,8 +41,9 @@ impl std::fmt::Debug for dyn AuthObserver {
 pub(crate) enum Cached {
     /// Verified before, with its pool's current key set, and still in its validity window.
     Hit(Arc<AccessTokenClaims>),
-    /// Not answered by the cache: the full check is needed. Holds the token's cache key.
-    Miss(TokenDigest),
+    /// Not answered by the cache: the full check is needed. Holds the token's cache key, `None`
+    /// when the cache is off (bound 0): then nothing is hashed, looked up or remembered.
+    Miss(Option<TokenDigest>),
 }
 
 /// Why an [`Authenticator`] cannot be built.
@@ -318,6 +319,12 @@ impl Authenticator {
     }
 
     fn cached(&self, token: &str) -> Cached {
+        // With the cache off every request is a miss: skip the SHA-256 of the token and the
+        // key-set read the lookup needs (the observer still counts the miss).
+        if !self.cache.is_enabled() {
+            self.observer.token_cache_lookup(false);
+            return Cached::Miss(None);
+        }
         let digest = TokenDigest::of(token);
         let current = |pool: usize| {
             self.pools
@@ -329,12 +336,12 @@ impl Authenticator {
         self.observer.token_cache_lookup(found.is_some());
         match found {
             Some(claims) => Cached::Hit(claims),
-            None => Cached::Miss(digest),
+            None => Cached::Miss(Some(digest)),
         }
     }
 
-    /// The whole check of a token the cache did not answer (`digest` is its cache key): the
-    /// pipeline, then the cache remembers a success.
+    /// The whole check of a token the cache did not answer (`digest` is its cache key, `None`
+    /// with the cache off): the pipeline, then the cache remembers a success.
     ///
     /// # Errors
     ///
@@ -342,10 +349,13 @@ impl Authenticator {
     pub(crate) async fn verify_in_full(
         &self,
         token: &str,
-        digest: TokenDigest,
+        digest: Option<TokenDigest>,
     ) -> Result<Arc<AccessTokenClaims>, AuthError> {
         let now = unix_now();
         let verified = self.verifier.verify(token, &self.pools[..], now).await?;
+        let Some(digest) = digest else {
+            return Ok(Arc::new(verified.claims));
+        };
         // The generation of the set this very key came from (a fetch that changes the set makes
         // new key objects, so pointer equality proves it): a later change of the set, one that
         // drops the kid included, makes the cache entry a miss. If the set changed meanwhile,
@@ -548,6 +558,38 @@ mod tests {
         let again = auth.verify(&token).await.expect("valid");
         assert!(!Arc::ptr_eq(&first, &again));
         assert_eq!(again.sub, "user-1");
+    }
+
+    #[tokio::test]
+    async fn with_the_cache_off_every_call_verifies_and_keeps_its_refusals() {
+        let key = SigningKey::generate("key-1").expect("key");
+        let served = Arc::new(Mutex::new(jwks(&[&key])));
+        let url = serve_jwks(served).await;
+        let auth = Authenticator::builder([UserPool {
+            issuer: ISSUER.into(),
+            jwks_url: url,
+            client_ids: vec!["client-a".into()],
+        }])
+        .token_cache_bytes(0)
+        .build()
+        .expect("authenticator");
+        let token = key.sign(&claims(unix_now() + 300)).expect("sign");
+        let first = auth.verify(&token).await.expect("valid");
+        let second = auth.verify(&token).await.expect("valid");
+        assert!(!Arc::ptr_eq(&first, &second), "a cache answered");
+        assert_eq!(first, second);
+        assert!(auth.cache.is_empty());
+        let expired = key.sign(&claims(unix_now() - 61)).expect("sign");
+        assert_eq!(
+            auth.verify(&expired).await.unwrap_err(),
+            AuthError::InvalidToken(InvalidToken::Expired)
+        );
+        let (body, _) = token.rsplit_once('.').expect("dots");
+        let forged = format!("{body}.{}", "A".repeat(342));
+        assert_eq!(
+            auth.verify(&forged).await.unwrap_err(),
+            AuthError::InvalidToken(InvalidToken::BadSignature)
+        );
     }
 
     #[tokio::test]

@@ -3,9 +3,6 @@
 
 use std::sync::Arc;
 
-use http::HeaderMap;
-
-use crate::bearer::bearer_token;
 use crate::claims::AccessTokenClaims;
 use crate::error::AuthError;
 use crate::jwks::{FetchError, JwksCache, USER_AGENT, error_chain};
@@ -13,7 +10,7 @@ use crate::key::VerifyingKey;
 use crate::observer::{AuthObserver, NoObserver};
 use crate::settings::{JwksSettings, TokenPolicy, UserPool};
 use crate::token_cache::{DEFAULT_TOKEN_CACHE_BYTES, TokenCache, TokenDigest};
-use crate::verifier::{CheckedToken, CustomCheck, KeySource, Verifier, unix_now};
+use crate::verifier::{CheckedToken, CustomCheck, KeySource, Verified, Verifier, unix_now};
 
 /// Verifies the bearer token of a request for one or several user pools: header parsing, the
 /// pool its `iss` names, key lookup in that pool's JWKS, signature, claims, custom check.
@@ -308,17 +305,15 @@ impl Authenticator {
     pub async fn verify(&self, token: &str) -> Result<Arc<AccessTokenClaims>, AuthError> {
         match self.cached(token) {
             Cached::Hit(claims) => Ok(claims),
-            Cached::Miss(digest) => self.verify_in_full(token, digest).await,
+            Cached::Miss(digest) => match self.verify_at_hand(token, digest) {
+                Some(answer) => answer,
+                None => self.verify_in_full(token, digest).await,
+            },
         }
     }
 
-    /// What the verified-token cache alone says about the bearer token of `headers`, without
-    /// waiting for anything: the tower layer answers a hit at once.
-    pub(crate) fn lookup(&self, headers: &HeaderMap) -> Result<Cached, AuthError> {
-        bearer_token(headers).map(|token| self.cached(token))
-    }
-
-    fn cached(&self, token: &str) -> Cached {
+    /// What the verified-token cache alone says about `token`, without waiting for anything.
+    pub(crate) fn cached(&self, token: &str) -> Cached {
         // With the cache off every request is a miss: skip the SHA-256 of the token and the
         // key-set read the lookup needs (the observer still counts the miss).
         if !self.cache.is_enabled() {
@@ -341,6 +336,34 @@ impl Authenticator {
     }
 
     /// The whole check of a token the cache did not answer (`digest` is its cache key, `None`
+    /// with the cache off), when it needs no waiting: the key its header names is in its pool's
+    /// current key set. `None` when the key must be waited for (a fetch, or the single-flight
+    /// lock): then [`Authenticator::verify_in_full`] runs the same pipeline and parses the token
+    /// again (a rare path: an unknown kid or no key set yet).
+    ///
+    /// # Errors
+    ///
+    /// The first check that fails, as [`Authenticator::verify_in_full`] gives it.
+    pub(crate) fn verify_at_hand(
+        &self,
+        token: &str,
+        digest: Option<TokenDigest>,
+    ) -> Option<Result<Arc<AccessTokenClaims>, AuthError>> {
+        let parsed = match self.verifier.parse(token) {
+            Ok(parsed) => parsed,
+            Err(reason) => return Some(Err(AuthError::InvalidToken(reason))),
+        };
+        // The first step of `JwksCache::key`, which answers at once when it finds the key.
+        let key = self.pools.get(parsed.pool)?.current()?.get(&parsed.kid)?;
+        let now = unix_now();
+        Some(
+            self.verifier
+                .finish(parsed, key, now)
+                .map(|verified| self.remember(verified, digest, now)),
+        )
+    }
+
+    /// The whole check of a token the cache did not answer (`digest` is its cache key, `None`
     /// with the cache off): the pipeline, then the cache remembers a success.
     ///
     /// # Errors
@@ -353,8 +376,19 @@ impl Authenticator {
     ) -> Result<Arc<AccessTokenClaims>, AuthError> {
         let now = unix_now();
         let verified = self.verifier.verify(token, &self.pools[..], now).await?;
+        Ok(self.remember(verified, digest, now))
+    }
+
+    /// The claims of a token that verified at `now`, remembered under `digest` when the cache
+    /// is on.
+    fn remember(
+        &self,
+        verified: Verified,
+        digest: Option<TokenDigest>,
+        now: u64,
+    ) -> Arc<AccessTokenClaims> {
         let Some(digest) = digest else {
-            return Ok(Arc::new(verified.claims));
+            return Arc::new(verified.claims);
         };
         // The generation of the set this very key came from (a fetch that changes the set makes
         // new key objects, so pointer equality proves it): a later change of the set, one that
@@ -377,7 +411,7 @@ impl Authenticator {
                 now,
             );
         }
-        Ok(claims)
+        claims
     }
 }
 

@@ -295,11 +295,26 @@ impl Verifier {
     ) -> Result<Verified, AuthError> {
         let parsed = self.parse(token).map_err(AuthError::InvalidToken)?;
         let key = keys.key(parsed.pool, &parsed.kid).await?;
-        if !key.verify_rs256(parsed.message.as_bytes(), parsed.signature) {
+        self.finish(parsed, key, now)
+    }
+
+    /// The steps after the key lookup: the signature of `token` by `key` (the key of its pool
+    /// and kid), then the claims at `now`.
+    ///
+    /// # Errors
+    ///
+    /// The first check that fails.
+    pub(crate) fn finish(
+        &self,
+        token: UnverifiedToken<'_>,
+        key: Arc<VerifyingKey>,
+        now: u64,
+    ) -> Result<Verified, AuthError> {
+        if !key.verify_rs256(token.message.as_bytes(), token.signature) {
             return Err(AuthError::InvalidToken(InvalidToken::BadSignature));
         }
-        let (pool, nbf) = (parsed.pool, parsed.claims.nbf);
-        let (claims, kid) = self.check_claims(parsed, now)?;
+        let (pool, nbf) = (token.pool, token.claims.nbf);
+        let (claims, kid) = self.check_claims(token, now)?;
         Ok(Verified {
             claims,
             pool,

@@ -218,10 +218,13 @@ impl std::fmt::Debug for Verifier {
 }
 
 fn is_base64url(segment: &str) -> bool {
+    // About a kilobyte per token on every miss: a fold without early exit, which the compiler
+    // vectorises (the short-circuiting `all` went byte by byte; perf put it in `parse`'s own
+    // time). A bad byte is still refused, only found a few bytes later.
     !segment.is_empty()
-        && segment
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && segment.bytes().fold(true, |ok, b| {
+            ok & (b.is_ascii_alphanumeric() | (b == b'-') | (b == b'_'))
+        })
 }
 
 /// Decodes one segment that must hold a JSON object (not an array, which serde would also map

@@ -7,7 +7,10 @@
 //!
 //! Variants: `preparsed` (aws-lc-rs, RSA key parsed once), `components` (aws-lc-rs, key built
 //! from n/e on each call), `jsonwebtoken` (`jsonwebtoken::crypto::verify` with a `DecodingKey`
-//! made once from the JWK: what the pipeline's signature check does), `signature` (base64 of the
+//! made once from the JWK: what the pipeline's signature check does), `jsonwebtoken-der` (the
+//! same with a `DecodingKey` made once from the key's SubjectPublicKeyInfo DER: aws-lc-rs parses
+//! the DER on each call, as it builds the key from n/e on each call the other way; no
+//! `DecodingKey` of jsonwebtoken 10 holds a parsed key), `signature` (base64 of the
 //! signature, then `verify_sig` with the key parsed once: what it did before jsonwebtoken),
 //! `verdict` (`cognito_auth::verdict`, header to claims through the pipeline every request's
 //! full check runs, no cache: the cost of a cache miss), `digest` (SHA-256 of the token, the
@@ -58,6 +61,9 @@ fn main() {
         .expect("parsed");
     let keys = [parse_jwks(jwks_json.to_string().as_bytes()).expect("jwks")];
     let decoding_key = jsonwebtoken::DecodingKey::from_rsa_raw_components(&n, &e);
+    let spki = aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::PublicKeyX509Der>::as_der(&parsed)
+        .expect("der");
+    let der_key = jsonwebtoken::DecodingKey::from_rsa_der(spki.as_ref());
     let verifier = Verifier::new(
         &[UserPool {
             issuer: ISSUER.into(),
@@ -72,6 +78,7 @@ fn main() {
         "preparsed",
         "components",
         "jsonwebtoken",
+        "jsonwebtoken-der",
         "signature",
         "verdict",
         "digest",
@@ -94,6 +101,13 @@ fn main() {
                     black_box(sig_b64),
                     message.as_bytes(),
                     &decoding_key,
+                    jsonwebtoken::Algorithm::RS256,
+                )
+                .unwrap_or(false),
+                "jsonwebtoken-der" => jsonwebtoken::crypto::verify(
+                    black_box(sig_b64),
+                    message.as_bytes(),
+                    &der_key,
                     jsonwebtoken::Algorithm::RS256,
                 )
                 .unwrap_or(false),

@@ -3,9 +3,6 @@
 
 use std::sync::Arc;
 
-use http::HeaderMap;
-
-use crate::bearer::bearer_token;
 use crate::claims::AccessTokenClaims;
 use crate::error::AuthError;
 use crate::jwks::{FetchError, JwksCache, USER_AGENT, error_chain};
@@ -13,7 +10,7 @@ use crate::key::VerifyingKey;
 use crate::observer::{AuthObserver, NoObserver};
 use crate::settings::{JwksSettings, TokenPolicy, UserPool};
 use crate::token_cache::{DEFAULT_TOKEN_CACHE_BYTES, TokenCache, TokenDigest};
-use crate::verifier::{CheckedToken, CustomCheck, KeySource, Verifier, unix_now};
+use crate::verifier::{CheckedToken, CustomCheck, KeySource, Verified, Verifier, unix_now};
 
 /// Verifies the bearer token of a request for one or several user pools: header parsing, the
 /// pool its `iss` names, key lookup in that pool's JWKS, signature, claims, custom check.
@@ -41,8 +38,9 @@ impl std::fmt::Debug for dyn AuthObserver {
 pub(crate) enum Cached {
     /// Verified before, with its pool's current key set, and still in its validity window.
     Hit(Arc<AccessTokenClaims>),
-    /// Not answered by the cache: the full check is needed. Holds the token's cache key.
-    Miss(TokenDigest),
+    /// Not answered by the cache: the full check is needed. Holds the token's cache key, `None`
+    /// when the cache is off (bound 0): then nothing is hashed, looked up or remembered.
+    Miss(Option<TokenDigest>),
 }
 
 /// Why an [`Authenticator`] cannot be built.
@@ -307,17 +305,21 @@ impl Authenticator {
     pub async fn verify(&self, token: &str) -> Result<Arc<AccessTokenClaims>, AuthError> {
         match self.cached(token) {
             Cached::Hit(claims) => Ok(claims),
-            Cached::Miss(digest) => self.verify_in_full(token, digest).await,
+            Cached::Miss(digest) => match self.verify_at_hand(token, digest) {
+                Some(answer) => answer,
+                None => self.verify_in_full(token, digest).await,
+            },
         }
     }
 
-    /// What the verified-token cache alone says about the bearer token of `headers`, without
-    /// waiting for anything: the tower layer answers a hit at once.
-    pub(crate) fn lookup(&self, headers: &HeaderMap) -> Result<Cached, AuthError> {
-        bearer_token(headers).map(|token| self.cached(token))
-    }
-
-    fn cached(&self, token: &str) -> Cached {
+    /// What the verified-token cache alone says about `token`, without waiting for anything.
+    pub(crate) fn cached(&self, token: &str) -> Cached {
+        // With the cache off every request is a miss: skip the SHA-256 of the token and the
+        // key-set read the lookup needs (the observer still counts the miss).
+        if !self.cache.is_enabled() {
+            self.observer.token_cache_lookup(false);
+            return Cached::Miss(None);
+        }
         let digest = TokenDigest::of(token);
         let current = |pool: usize| {
             self.pools
@@ -329,12 +331,40 @@ impl Authenticator {
         self.observer.token_cache_lookup(found.is_some());
         match found {
             Some(claims) => Cached::Hit(claims),
-            None => Cached::Miss(digest),
+            None => Cached::Miss(Some(digest)),
         }
     }
 
-    /// The whole check of a token the cache did not answer (`digest` is its cache key): the
-    /// pipeline, then the cache remembers a success.
+    /// The whole check of a token the cache did not answer (`digest` is its cache key, `None`
+    /// with the cache off), when it needs no waiting: the key its header names is in its pool's
+    /// current key set. `None` when the key must be waited for (a fetch, or the single-flight
+    /// lock): then [`Authenticator::verify_in_full`] runs the same pipeline and parses the token
+    /// again (a rare path: an unknown kid or no key set yet).
+    ///
+    /// # Errors
+    ///
+    /// The first check that fails, as [`Authenticator::verify_in_full`] gives it.
+    pub(crate) fn verify_at_hand(
+        &self,
+        token: &str,
+        digest: Option<TokenDigest>,
+    ) -> Option<Result<Arc<AccessTokenClaims>, AuthError>> {
+        let parsed = match self.verifier.parse(token) {
+            Ok(parsed) => parsed,
+            Err(reason) => return Some(Err(AuthError::InvalidToken(reason))),
+        };
+        // The first step of `JwksCache::key`, which answers at once when it finds the key.
+        let key = self.pools.get(parsed.pool)?.current()?.get(&parsed.kid)?;
+        let now = unix_now();
+        Some(
+            self.verifier
+                .finish(parsed, key, now)
+                .map(|verified| self.remember(verified, digest, now)),
+        )
+    }
+
+    /// The whole check of a token the cache did not answer (`digest` is its cache key, `None`
+    /// with the cache off): the pipeline, then the cache remembers a success.
     ///
     /// # Errors
     ///
@@ -342,10 +372,24 @@ impl Authenticator {
     pub(crate) async fn verify_in_full(
         &self,
         token: &str,
-        digest: TokenDigest,
+        digest: Option<TokenDigest>,
     ) -> Result<Arc<AccessTokenClaims>, AuthError> {
         let now = unix_now();
         let verified = self.verifier.verify(token, &self.pools[..], now).await?;
+        Ok(self.remember(verified, digest, now))
+    }
+
+    /// The claims of a token that verified at `now`, remembered under `digest` when the cache
+    /// is on.
+    fn remember(
+        &self,
+        verified: Verified,
+        digest: Option<TokenDigest>,
+        now: u64,
+    ) -> Arc<AccessTokenClaims> {
+        let Some(digest) = digest else {
+            return Arc::new(verified.claims);
+        };
         // The generation of the set this very key came from (a fetch that changes the set makes
         // new key objects, so pointer equality proves it): a later change of the set, one that
         // drops the kid included, makes the cache entry a miss. If the set changed meanwhile,
@@ -367,7 +411,7 @@ impl Authenticator {
                 now,
             );
         }
-        Ok(claims)
+        claims
     }
 }
 
@@ -548,6 +592,38 @@ mod tests {
         let again = auth.verify(&token).await.expect("valid");
         assert!(!Arc::ptr_eq(&first, &again));
         assert_eq!(again.sub, "user-1");
+    }
+
+    #[tokio::test]
+    async fn with_the_cache_off_every_call_verifies_and_keeps_its_refusals() {
+        let key = SigningKey::generate("key-1").expect("key");
+        let served = Arc::new(Mutex::new(jwks(&[&key])));
+        let url = serve_jwks(served).await;
+        let auth = Authenticator::builder([UserPool {
+            issuer: ISSUER.into(),
+            jwks_url: url,
+            client_ids: vec!["client-a".into()],
+        }])
+        .token_cache_bytes(0)
+        .build()
+        .expect("authenticator");
+        let token = key.sign(&claims(unix_now() + 300)).expect("sign");
+        let first = auth.verify(&token).await.expect("valid");
+        let second = auth.verify(&token).await.expect("valid");
+        assert!(!Arc::ptr_eq(&first, &second), "a cache answered");
+        assert_eq!(first, second);
+        assert!(auth.cache.is_empty());
+        let expired = key.sign(&claims(unix_now() - 61)).expect("sign");
+        assert_eq!(
+            auth.verify(&expired).await.unwrap_err(),
+            AuthError::InvalidToken(InvalidToken::Expired)
+        );
+        let (body, _) = token.rsplit_once('.').expect("dots");
+        let forged = format!("{body}.{}", "A".repeat(342));
+        assert_eq!(
+            auth.verify(&forged).await.unwrap_err(),
+            AuthError::InvalidToken(InvalidToken::BadSignature)
+        );
     }
 
     #[tokio::test]

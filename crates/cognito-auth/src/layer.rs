@@ -108,18 +108,32 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let digest = match self.auth.lookup(request.headers()) {
-            // A cached token (nearly every request of a signed-in user) needs no waiting: call
-            // the service that was driven to readiness now, with no clone of it.
-            Ok(Cached::Hit(claims)) => return Box::pin(admit(&mut self.inner, request, claims)),
-            Ok(Cached::Miss(digest)) => digest,
+        let token = match bearer_token(request.headers()) {
+            Ok(token) => token,
             Err(error) => {
                 let response = refusal(&self.auth, &error);
                 return Box::pin(async move { Ok(response) });
             }
         };
-        // Use the service that was driven to readiness, leave a fresh clone in its place
-        // (tower: "Be careful when cloning inner services").
+        let digest = match self.auth.cached(token) {
+            // A cached token (nearly every request of a signed-in user) needs no waiting: call
+            // the service that was driven to readiness now, with no clone of it.
+            Cached::Hit(claims) => return Box::pin(admit(&mut self.inner, request, claims)),
+            Cached::Miss(digest) => digest,
+        };
+        // A miss whose key is in its pool's key set needs no waiting either: verify it here, as
+        // a hit, without a boxed pipeline that would only wait on a ready key.
+        match self.auth.verify_at_hand(token, digest) {
+            Some(Ok(claims)) => return Box::pin(admit(&mut self.inner, request, claims)),
+            Some(Err(error)) => {
+                let response = refusal(&self.auth, &error);
+                return Box::pin(async move { Ok(response) });
+            }
+            None => {}
+        }
+        // The key must be fetched (or a fetch waited for). Use the service that was driven to
+        // readiness, leave a fresh clone in its place (tower: "Be careful when cloning inner
+        // services").
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let auth = self.auth.clone();

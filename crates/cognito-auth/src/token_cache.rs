@@ -151,6 +151,11 @@ impl TokenCache {
         }
     }
 
+    /// False when the bound is 0: nothing is ever stored, so callers need no key to look up.
+    pub fn is_enabled(&self) -> bool {
+        self.entries.is_some()
+    }
+
     /// Entries held now.
     pub fn len(&self) -> u64 {
         self.entries.as_ref().map_or(0, |c| c.len() as u64)

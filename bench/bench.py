@@ -22,8 +22,9 @@ server's peak RSS during the case (VmHWM, reset before each case through clear_r
 to /health of the same server, each build's req/s divided by the first build's, randapi against
 hello and Express, and the time from exec to the first accepted TCP connection.
 
-`--rounds N` repeats everything N times, alternating the order of the builds, and reports the
-medians; `--reuse-tokens` keeps the tokens of the previous run in the work directory.
+`--cache-off-only` runs just the cache-off server of each build (the miss path: its CPU above
+`/health`), without hello or Express. `--rounds N` repeats everything N times, alternating the
+order of the builds, and reports the medians; `--reuse-tokens` keeps the tokens of the previous run in the work directory.
 
 Only the Python standard library is used. Everything it starts listens on 127.0.0.1 on free
 ports and is stopped at the end.
@@ -284,6 +285,8 @@ class Session:
                 ("one token, RUST_LOG=warn", {"path": "/", "header": header}),
             ]),
         ]:
+            if self.args.cache_off_only and label != " cache off":
+                continue
             port = free_port()
             env = dict(os.environ, PORT=str(port), HOST="127.0.0.1",
                        COGNITO_ISSUER=ISSUER, COGNITO_CLIENT_IDS=CLIENT_ID,
@@ -366,6 +369,8 @@ def main():
                         help="graceful-serve's hello example, the calibration server")
     parser.add_argument("--no-hello", action="store_true", help="skip the calibration server")
     parser.add_argument("--no-express", action="store_true", help="skip the Express peer")
+    parser.add_argument("--cache-off-only", action="store_true",
+                        help="only randapi's token-cache-off cases (the miss path), no peers")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("-v", "--verbose", action="store_true", help="print wrk's output")
     parser.add_argument("--reuse-tokens", action="store_true",
@@ -379,6 +384,8 @@ def main():
     builds = args.build or [("glibc", ROOT / "target" / "release" / "randapi")]
     if len({name for name, _ in builds}) != len(builds):
         parser.error("two --build arguments have the same NAME")
+    if args.cache_off_only:
+        args.no_hello = args.no_express = True
     hello = None if args.no_hello else Path(args.hello)
     maker = ROOT / "target" / "release" / "examples" / "bench_tokens"
     for binary in [path for _, path in builds] + [maker] + ([hello] if hello else []):
@@ -503,6 +510,8 @@ def report(results, summary, builds):
     for name in builds:
         r = summary[name]
         parts = []
+        if "one token" not in r:
+            continue
         if "GET /" in hello:
             parts.append(f"one token ÷ hello GET / {r['one token']['rps'] / hello['GET /']['rps']:.2f}")
             parts.append(f"/health ÷ hello /health {r['health']['rps'] / hello['health']['rps']:.2f}")

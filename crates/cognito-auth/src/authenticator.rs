@@ -353,8 +353,7 @@ impl Authenticator {
             Ok(parsed) => parsed,
             Err(reason) => return Some(Err(AuthError::InvalidToken(reason))),
         };
-        // The first step of `JwksCache::key`, which answers at once when it finds the key.
-        let key = self.pools.get(parsed.pool)?.current()?.get(&parsed.kid)?;
+        let key = self.pools.get(parsed.pool)?.key_at_hand(&parsed.kid)?;
         let now = unix_now();
         Some(
             self.verifier

@@ -341,6 +341,12 @@ impl JwksCache {
         &self.inner.url
     }
 
+    /// The key for `kid` in the current key set, if it is there: no fetch, no waiting. The first
+    /// step of [`JwksCache::key`], and what a cache miss checks before it goes async.
+    pub(crate) fn key_at_hand(&self, kid: &str) -> Option<Arc<VerifyingKey>> {
+        self.current().and_then(|set| set.get(kid))
+    }
+
     /// The key for `kid`, fetching the JWKS if the kid is unknown and the cooldown allows it.
     ///
     /// # Errors
@@ -350,7 +356,7 @@ impl JwksCache {
     /// key set ([`Unavailable::NoKeySet`]), or it has one without the kid and the JWKS cannot be
     /// fetched ([`Unavailable::UnknownKeyWhileJwksDown`]).
     pub(crate) async fn key(&self, kid: &str) -> Result<Arc<VerifyingKey>, AuthError> {
-        if let Some(key) = self.current().and_then(|set| set.get(kid)) {
+        if let Some(key) = self.key_at_hand(kid) {
             return Ok(key);
         }
         self.refetch_unless_cooling_down().await;

@@ -139,7 +139,9 @@ impl RequestLine<'_> {
                 push_str(out, value);
             }
         }
-        out.extend_from_slice(b",\"target\":\"randapi::request\"}\n");
+        out.extend_from_slice(b",\"target\":");
+        push_str(out, REQUEST_TARGET);
+        out.extend_from_slice(b"}\n");
         true
     }
 }

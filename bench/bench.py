@@ -75,6 +75,34 @@ def status_kib(pid, field):
     return 0
 
 
+def serve_jwks(directory):
+    """`python3 -m http.server` on 127.0.0.1 for the JWKS in `directory`, once it accepts
+    connections: (process, JWKS URL). The caller stops the process."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+         "--directory", str(directory)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return process, f"http://127.0.0.1:{port}/jwks.json"
+        except OSError:
+            if time.time() > deadline:
+                process.kill()
+                raise SystemExit("the JWKS server did not start")
+            time.sleep(0.05)
+
+
+def randapi_env(port, jwks_url, **extra):
+    """The environment randapi runs with in every benchmark: 127.0.0.1:`port`, the bench pool's
+    issuer and client, the JWKS at `jwks_url`, JSON request lines at info; `extra` overrides."""
+    return dict(os.environ, **{"PORT": str(port), "HOST": "127.0.0.1", "COGNITO_ISSUER": ISSUER,
+                               "COGNITO_CLIENT_IDS": CLIENT_ID, "COGNITO_JWKS_URL": jwks_url,
+                               "LOG_FORMAT": "json", "RUST_LOG": "info", **extra})
+
+
 def launch(cmd, env, port, log_path):
     """Starts `cmd`; returns (process, ms from exec to the first accepted TCP connection)."""
     log = open(log_path, "wb")
@@ -288,10 +316,8 @@ class Session:
             if self.args.cache_off_only and label != " cache off":
                 continue
             port = free_port()
-            env = dict(os.environ, PORT=str(port), HOST="127.0.0.1",
-                       COGNITO_ISSUER=ISSUER, COGNITO_CLIENT_IDS=CLIENT_ID,
-                       COGNITO_JWKS_URL=self.jwks_url, LOG_FORMAT="json", RUST_LOG=rust_log,
-                       METRICS_INTERVAL="1s", **extra)
+            env = randapi_env(port, self.jwks_url, RUST_LOG=rust_log, METRICS_INTERVAL="1s",
+                              **extra)
             process, base, log = self.start(name + label, [str(binary)], env, port)
             self.measure(name, process, base, cases, log=log)
             if not label:
@@ -410,23 +436,10 @@ def main():
         print(f"made {USERS:,} tokens in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     header = f"Authorization: Bearer {tokens.read_text().split(chr(10), 1)[0]}"
 
-    jwks_port = free_port()
-    jwks_server = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(jwks_port), "--bind", "127.0.0.1",
-         "--directory", str(out)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    session = Session(args, out, f"http://127.0.0.1:{jwks_port}/jwks.json", tokens, header)
+    jwks_server, jwks_url = serve_jwks(out)
+    session = Session(args, out, jwks_url, tokens, header)
     session.children.append(jwks_server)
     try:
-        deadline = time.time() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", jwks_port), timeout=0.1).close()
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise SystemExit("the JWKS server did not start")
-                time.sleep(0.05)
         for round_number in range(args.rounds):
             if args.rounds > 1:
                 print(f"round {round_number + 1} of {args.rounds}", file=sys.stderr)

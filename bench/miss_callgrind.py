@@ -15,9 +15,7 @@ OUT = os.environ.get("BENCH_OUT", os.path.join(ROOT, "bench", "out"))
 CG = tempfile.mkdtemp(prefix="miss-callgrind-")
 n = int(sys.argv[1]); builds = [a.split("=", 1) for a in sys.argv[2:]]
 tokens = [t for t in open(f"{OUT}/tokens.txt").read().split("\n") if t]
-jport = bench.free_port()
-js = subprocess.Popen([sys.executable, "-m", "http.server", str(jport), "--bind", "127.0.0.1",
-                       "--directory", OUT], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+js, jwks_url = bench.serve_jwks(OUT)
 def send(conn, path, token):
     conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
     r = conn.getresponse(); r.read(); assert r.status == 200, r.status
@@ -27,9 +25,7 @@ def total(path):
             return int(line.split()[1])
 def run(name, path, health, miss, tag):
     port = bench.free_port()
-    env = dict(os.environ, PORT=str(port), HOST="127.0.0.1", COGNITO_ISSUER=bench.ISSUER,
-               COGNITO_CLIENT_IDS=bench.CLIENT_ID, COGNITO_JWKS_URL=f"http://127.0.0.1:{jport}/jwks.json",
-               LOG_FORMAT="json", RUST_LOG="info", TOKEN_CACHE_MAX_BYTES="0")
+    env = bench.randapi_env(port, jwks_url, TOKEN_CACHE_MAX_BYTES="0")
     out = f"{CG}/{name}.{tag}"
     p = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", path],
                          env=env, stdout=open(f"{out}.log", "wb"), stderr=subprocess.STDOUT)

@@ -38,7 +38,17 @@ fn assert_json_error(answer: &RawAnswer, status: u16, error: &str, case: &str) -
         Some(ORIGIN),
         "{case}: CORS"
     );
+    assert_nosniff(answer, case);
     body
+}
+
+// Every answer, the application's own refusals included, tells browsers not to sniff its type.
+fn assert_nosniff(answer: &RawAnswer, case: &str) {
+    assert_eq!(
+        answer.header("x-content-type-options"),
+        Some("nosniff"),
+        "{case}: {answer:?}"
+    );
 }
 
 #[tokio::test]
@@ -115,6 +125,7 @@ async fn http_1_1_requests_need_exactly_one_valid_host() {
             json!({"status": "ok"}),
             "{case}"
         );
+        assert_nosniff(&answer, case);
     }
 
     // A valid token does not get past a bad Host.

@@ -14,7 +14,7 @@ use cognito_auth::{Authenticator, BuildError, JwksCache, UserPool};
 use crate::config::{Config, KeySource};
 use crate::dev::{DEV_TOKEN_LIFETIME, DevIssuer};
 use crate::metrics::Metrics;
-use crate::routes::{AppState, DEV_JWKS_PATH, DEV_TOKEN_PATH, MAX_HEADER_BYTES, router};
+use crate::routes::{AppState, DEV_JWKS_PATH, DEV_TOKEN_PATH, MAX_HEADER_BYTES, app};
 
 /// hyper's read buffer: a request head up to [`MAX_HEADER_BYTES`] plus its request line and
 /// line ends fits, so the router can answer an oversized head with its JSON 431; anything
@@ -48,7 +48,7 @@ pub struct Application {
     server: Server,
     addr: SocketAddr,
     listen_backlog: u32,
-    router: axum::Router,
+    app: crate::routes::App,
     auth: Arc<Authenticator>,
     metrics: Arc<Metrics>,
     metrics_interval: Option<std::time::Duration>,
@@ -123,7 +123,7 @@ impl Application {
                 .user_agent(USER_AGENT)
                 .build()?,
         );
-        let router = router(AppState {
+        let app = app(AppState {
             auth: auth.clone(),
             dev: dev.clone(),
             cors: config.cors.clone(),
@@ -135,7 +135,7 @@ impl Application {
             server,
             addr,
             listen_backlog,
-            router,
+            app,
             auth,
             metrics,
             metrics_interval: config.metrics_interval,
@@ -222,7 +222,7 @@ impl Application {
         if let Some(dev) = &self.dev {
             self.announce_dev(dev);
         }
-        let outcome = self.server.run(self.router, stops).await;
+        let outcome = self.server.run(self.app, stops).await;
         refresher.abort();
         sweeper.abort();
         if let Some(metrics) = metrics {

@@ -1,24 +1,28 @@
-//! Request-wide middleware: the header size limit, the request time limit and the one log line
-//! per request.
+//! Request-wide limits: the header size limit and the request time limit.
+//!
+//! Both are plain tower layers rather than `axum::middleware::from_fn`, which boxes the rest of
+//! the stack and its future on every request; these cost a header count and a timer.
 
-use std::sync::Arc;
+use std::convert::Infallible;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
-use cognito_auth::AuthOutcome;
-use tokio::time::Instant;
+use futures_util::FutureExt as _;
+use futures_util::future::{Either, Map, Ready, ready};
+use tokio::time::Timeout;
+use tokio::time::error::Elapsed;
+use tower::{Layer, Service};
 
 use super::ApiError;
-use crate::metrics::Metrics;
-use crate::telemetry::RequestLine;
 
 /// Largest total size of request headers (names, values and the request target).
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
-/// Answers `431` when the request's headers exceed [`MAX_HEADER_BYTES`].
-pub async fn limit_header_size(request: Request, next: Next) -> Response {
+/// The size [`MAX_HEADER_BYTES`] limits: the request target, and each header's name and value
+/// with its `: ` and line end.
+fn header_bytes(request: &Request) -> usize {
     let target = request
         .uri()
         .path_and_query()
@@ -28,80 +32,104 @@ pub async fn limit_header_size(request: Request, next: Next) -> Response {
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len() + 4)
         .sum();
-    if target + headers > MAX_HEADER_BYTES {
-        return ApiError::HEADERS_TOO_LARGE.into_response();
+    target + headers
+}
+
+/// Answers `431` when the request's headers exceed [`MAX_HEADER_BYTES`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LimitHeaderSizeLayer;
+
+impl<S> Layer<S> for LimitHeaderSizeLayer {
+    type Service = LimitHeaderSize<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        LimitHeaderSize { inner }
     }
-    next.run(request).await
+}
+
+/// The service of [`LimitHeaderSizeLayer`].
+#[derive(Debug, Clone)]
+pub struct LimitHeaderSize<S> {
+    inner: S,
+}
+
+impl<S> Service<Request> for LimitHeaderSize<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<S::Future, Ready<Result<Response, Infallible>>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        if header_bytes(&request) > MAX_HEADER_BYTES {
+            return Either::Right(ready(Ok(ApiError::HEADERS_TOO_LARGE.into_response())));
+        }
+        Either::Left(self.inner.call(request))
+    }
 }
 
 /// Ends a request that takes longer than the configured `REQUEST_TIMEOUT` with a `503` and the
 /// same JSON error body as every other refusal (tower-http's `TimeoutLayer` answers with an empty
 /// body).
-pub async fn limit_request_time(
-    State(limit): State<Duration>,
-    request: Request,
-    next: Next,
-) -> Response {
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => ApiError::TIMEOUT.into_response(),
+#[derive(Debug, Clone, Copy)]
+pub struct LimitRequestTimeLayer {
+    limit: Duration,
+}
+
+impl LimitRequestTimeLayer {
+    /// Requests end after `limit`.
+    pub fn new(limit: Duration) -> Self {
+        Self { limit }
     }
 }
 
-/// Longest path written to the log.
-const MAX_LOGGED_PATH: usize = 256;
+impl<S> Layer<S> for LimitRequestTimeLayer {
+    type Service = LimitRequestTime<S>;
 
-/// `path` cut to at most [`MAX_LOGGED_PATH`] bytes, on a character boundary.
-fn logged_path(path: &str) -> &str {
-    let mut cut = path.len().min(MAX_LOGGED_PATH);
-    while !path.is_char_boundary(cut) {
-        cut -= 1;
+    fn layer(&self, inner: S) -> Self::Service {
+        LimitRequestTime {
+            inner,
+            limit: self.limit,
+        }
     }
-    &path[..cut]
 }
 
-/// Writes one structured line per request: method, path (no query), status, latency and, when
-/// known, `sub`, `client_id`, `jti` or the refusal reason. Never the token or its header. Each
-/// answer is counted in `metrics`.
-pub async fn log_request(
-    State(metrics): State<Arc<Metrics>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    // A clone of the URI shares its bytes: no copy of the path on every request.
-    let uri = request.uri().clone();
-    let response = next.run(request).await;
-    metrics.response(response.status());
-    let outcome = response.extensions().get::<AuthOutcome>();
-    RequestLine {
-        method: method.as_str(),
-        path: logged_path(uri.path()),
-        status: response.status().as_u16(),
-        latency_ms: started.elapsed().as_secs_f64() * 1000.0,
-        sub: outcome.and_then(AuthOutcome::sub),
-        client_id: outcome.and_then(AuthOutcome::client_id),
-        jti: outcome.and_then(AuthOutcome::jti),
-        reason: outcome.and_then(AuthOutcome::reason),
-    }
-    .log();
-    response
+/// The service of [`LimitRequestTimeLayer`].
+#[derive(Debug, Clone)]
+pub struct LimitRequestTime<S> {
+    inner: S,
+    limit: Duration,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The answer, or the timeout's `503` when the limit passed first.
+type TimedAnswer =
+    fn(Result<Result<Response, Infallible>, Elapsed>) -> Result<Response, Infallible>;
 
-    #[test]
-    fn a_logged_path_is_cut_on_a_character_boundary() {
-        assert_eq!(logged_path("/"), "/");
-        let long = format!("/{}", "a".repeat(400));
-        assert_eq!(logged_path(&long).len(), MAX_LOGGED_PATH);
-        // "é" is two bytes; byte 256 falls inside the one that straddles it.
-        let accents = format!("/{}", "é".repeat(200));
-        let cut = logged_path(&accents);
-        assert_eq!(cut.len(), MAX_LOGGED_PATH - 1);
-        assert!(accents.starts_with(cut));
+fn answer_or_timeout(
+    outcome: Result<Result<Response, Infallible>, Elapsed>,
+) -> Result<Response, Infallible> {
+    outcome.unwrap_or_else(|_| Ok(ApiError::TIMEOUT.into_response()))
+}
+
+impl<S> Service<Request> for LimitRequestTime<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Map<Timeout<S::Future>, TimedAnswer>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        tokio::time::timeout(self.limit, self.inner.call(request))
+            .map(answer_or_timeout as TimedAnswer)
     }
 }

@@ -1,5 +1,6 @@
 //! The HTTP surface: routes and the layers every request passes.
 
+mod access_log;
 mod dev;
 mod error;
 mod health;
@@ -12,18 +13,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::routing::get;
 use cognito_auth::{Authenticator, CognitoAuthLayer};
-use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
+use hyper::body::Incoming;
+use tower::ServiceBuilder;
+use tower_http::cors::{AllowHeaders, AllowOrigin, Cors, CorsLayer};
+use tower_http::map_request_body::{MapRequestBody, MapRequestBodyLayer};
+use tower_http::set_header::{SetResponseHeader, SetResponseHeaderLayer};
 
 use crate::config::CorsOrigins;
 use crate::dev::DevIssuer;
 use crate::metrics::Metrics;
 
+use access_log::{LogRequest, LogRequestLayer};
 use health::health;
-use host::RequireValidHostLayer;
-use middleware::{limit_header_size, limit_request_time, log_request};
+use host::{RequireValidHost, RequireValidHostLayer};
+use middleware::{LimitHeaderSize, LimitHeaderSizeLayer, LimitRequestTime, LimitRequestTimeLayer};
 use openapi::openapi_json;
 use random_number::random_number;
 
@@ -82,9 +89,10 @@ async fn method_not_allowed() -> ApiError {
     ApiError::METHOD_NOT_ALLOWED
 }
 
-/// The application: `GET /` (and `GET /random`) behind the Cognito layer, `GET /health` open,
-/// and in `--dev` mode the local issuer's JWKS and token routes.
-pub fn router(state: AppState) -> Router {
+/// The routes: `GET /` (and `GET /random`) behind the Cognito layer, `GET /health` open, and in
+/// `--dev` mode the local issuer's JWKS and token routes. [`app`] puts the request-wide layers
+/// around it.
+fn router(state: &AppState) -> Router {
     // The 405 of `/` is inside the Cognito layer, so a request without a valid token gets 401
     // whatever its method.
     let protected = Router::new()
@@ -99,28 +107,39 @@ pub fn router(state: AppState) -> Router {
     if let Some(issuer) = state.dev.clone() {
         open = open.merge(dev::router(issuer));
     }
-    let cors = cors(&state.cors, &state.cors_headers);
     protected
         .merge(open.method_not_allowed_fallback(method_not_allowed))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.request_timeout,
-            limit_request_time,
+}
+
+/// The whole HTTP service, as the serve loop runs it: the routes inside the request-wide
+/// layers, outermost first.
+pub type App = MapRequestBody<
+    SetResponseHeader<
+        LogRequest<RequireValidHost<Cors<LimitHeaderSize<LimitRequestTime<Router>>>>>,
+        HeaderValue,
+    >,
+    fn(Incoming) -> Body,
+>;
+
+/// The application: [`router`] inside the layers every request passes. They wrap the router once,
+/// not through `Router::layer`, which wraps each route's boxed service again and so costs a box
+/// and a clone per layer on every request.
+pub fn app(state: AppState) -> App {
+    let cors = cors(&state.cors, &state.cors_headers);
+    ServiceBuilder::new()
+        .layer(MapRequestBodyLayer::new(Body::new as fn(Incoming) -> Body))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("x-content-type-options"),
+            HeaderValue::from_static("nosniff"),
         ))
-        .layer(axum::middleware::from_fn(limit_header_size))
+        .layer(LogRequestLayer::new(state.metrics.clone()))
+        .layer(RequireValidHostLayer::new(cors.clone()))
         // Outside the header limit so a browser can read the 431 too.
-        .layer(cors.clone())
-        .layer(RequireValidHostLayer::new(cors))
-        .layer(axum::middleware::from_fn_with_state(
-            state.metrics.clone(),
-            log_request,
-        ))
-        .layer(
-            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
-                HeaderName::from_static("x-content-type-options"),
-                HeaderValue::from_static("nosniff"),
-            ),
-        )
+        .layer(cors)
+        .layer(LimitHeaderSizeLayer)
+        .layer(LimitRequestTimeLayer::new(state.request_timeout))
+        .service(router(&state))
 }
 
 #[cfg(test)]

@@ -17,9 +17,10 @@ randapi build given with --build NAME=PATH (the first is the reference the other
 then the calibration server (graceful-serve's examples/hello: the same serve loop, no auth, no
 log): GET /health and GET /, with the same header; and the Express peer (bench/express,
 aws-jwt-verify), same JWKS and tokens: GET /health, GET / with one token and with 50,000 tokens.
-It prints req/s, p50, p99, server CPU per request (utime+stime from /proc/<pid>/stat), the
-server's peak RSS during the case (VmHWM, reset before each case through clear_refs), each ratio
-to /health of the same server, each build's req/s divided by the first build's, randapi against
+It prints req/s, p50, p99, server CPU per request (utime+stime from /proc/<pid>/stat, and each
+apart: user time is the server's code, system time mostly loopback TCP), the server's peak RSS
+during the case (VmHWM, reset before each case through clear_refs), each ratio to /health of the
+same server, each build's req/s divided by the first build's, randapi against
 hello and Express, and the time from exec to the first accepted TCP connection.
 
 `--cache-off-only` runs just the cache-off server of each build (the miss path: its CPU above
@@ -59,12 +60,17 @@ def free_port():
         return s.getsockname()[1]
 
 
-def cpu_seconds(pid):
-    """utime + stime of a process (all its threads), in seconds."""
+def cpu_times(pid):
+    """(utime, stime) of a process (all its threads), in seconds."""
     with open(f"/proc/{pid}/stat") as f:
         # The command name may hold spaces: split after its closing parenthesis.
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process (all its threads), in seconds."""
+    return sum(cpu_times(pid))
 
 
 def status_kib(pid, field):
@@ -204,13 +210,18 @@ def wrk(url, pid, args, seconds, warmup, header=None, tokens=None, count=0, scri
         # Let the 1 s metrics line carry the warm-up's lookups before counting.
         time.sleep(1.2)
     counted_before, _ = emf_totals(log)
-    before = cpu_seconds(pid)
+    user_before, sys_before = cpu_times(pid)
     out = subprocess.run(cmd + [f"-d{seconds}s", url], env=env, check=True,
                          capture_output=True, text=True).stdout
-    after = cpu_seconds(pid)
+    user_after, sys_after = cpu_times(pid)
     result = parse_wrk(out)
-    result["cpu_us"] = (after - before) / max(result["requests"], 1) * 1e6
-    result["cpu_s"] = after - before
+    per_request = 1e6 / max(result["requests"], 1)
+    # User time is the server's own code; system time is mostly the loopback TCP of each
+    # exchange, and it grows per request as the rate falls (fewer answers per wake-up of wrk).
+    result["user_us"] = (user_after - user_before) * per_request
+    result["sys_us"] = (sys_after - sys_before) * per_request
+    result["cpu_us"] = result["user_us"] + result["sys_us"]
+    result["cpu_s"] = (user_after - user_before) + (sys_after - sys_before)
     result["vmhwm_kib"] = status_kib(pid, "VmHWM")
     result["peak_is_per_case"] = peak_reset
     if log:
@@ -490,21 +501,23 @@ def report(results, summary, builds):
     rounds = max(r["rounds"] for cases in summary.values() for r in cases.values())
     if rounds > 1:
         print(f"Medians of {rounds} rounds, builds alternating.")
-    print("\n| server | case | req/s | p50 ms | p99 ms | CPU µs/req | peak RSS MiB "
-          "| req/s ÷ /health | CPU − /health µs | cache hits |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("\n| server | case | req/s | p50 ms | p99 ms | CPU µs/req | user + sys µs | peak RSS MiB "
+          "| req/s ÷ /health | CPU − /health µs | user − /health µs | cache hits |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for server in builds + ["hello", "express"]:
         cases = {k: v for k, v in summary.get(server, {}).items() if not k.startswith("_")}
         for name, r in cases.items():
             health = ratio_to_health(cases, name)
             ratio = f"{r['rps'] / health['rps']:.2f}" if health and health is not r else ""
-            extra = f"{r['cpu_us'] - health['cpu_us']:+.1f}" if health and health is not r else ""
+            above = health and health is not r
+            extra = f"{r['cpu_us'] - health['cpu_us']:+.1f}" if above else ""
+            user_extra = f"{r['user_us'] - health['user_us']:+.1f}" if above else ""
             hits = ""
             if r.get("hits") is not None and r.get("misses") is not None:
                 hits = f"{100 * r['hits'] / max(r['hits'] + r['misses'], 1):.1f} %"
             print(f"| {server} | {name} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | "
-                  f"{r['p99_ms']:.2f} | {r['cpu_us']:.1f} | {r['vmhwm_kib'] / 1024:.1f} "
-                  f"| {ratio} | {extra} | {hits} |")
+                  f"{r['p99_ms']:.2f} | {r['cpu_us']:.1f} | {r['user_us']:.1f} + {r['sys_us']:.1f} "
+                  f"| {r['vmhwm_kib'] / 1024:.1f} | {ratio} | {extra} | {user_extra} | {hits} |")
 
     if len(builds) > 1:
         first = builds[0]

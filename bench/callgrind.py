@@ -1,32 +1,45 @@
 #!/usr/bin/env python3
-"""Instructions per request (valgrind callgrind, deterministic on a noisy machine). Each build
-runs under callgrind with TOKEN_CACHE_MAX_BYTES=0, three times, each ending with SIGTERM (the
-dump at exit): Z = start + warm-up (100 GET /health, 100 GET / with distinct tokens);
-H = Z + N GET /health; M = H + N GET / with N other distinct tokens, on one keep-alive
-connection. /health = (H - Z) / N, GET / cache off = (M - H) / N.
-usage: bench/miss_callgrind.py N name=path [name=path ...]   (valgrind from apt; the tokens of
-bench/run.sh in $BENCH_OUT, default bench/out, at least 2 N + 100 of them)"""
-import http.client, os, subprocess, sys, tempfile, time
+"""Instructions per request under valgrind's callgrind: deterministic where wall-clock figures
+are not (this machine is shared and noisy). Every run ends with SIGTERM (callgrind dumps at exit)
+and sends its requests on one keep-alive connection; a run's count minus that of a shorter run
+leaves the requests alone, without start-up and exit.
+
+For each randapi build (name=path), with the token cache on and then off (TOKEN_CACHE_MAX_BYTES=0):
+  Z = start + warm-up (100 GET /health, 100 GET / with distinct tokens); H = Z + N GET /health;
+  then with the cache on, T = H + N GET / with one token (a cache hit), and with it off,
+  M = H + N GET / with N other distinct tokens (every one verifies a signature).
+  /health = (H - Z) / N, one token = (T - H) / N, GET / cache off = (M - H) / N.
+With --hello PATH, graceful-serve's hello example (the same serve loop, no auth, no log):
+  Z = start + 100 GET /; G = Z + N GET /; hello GET / = (G - Z) / N.
+
+usage: bench/callgrind.py N name=path [name=path ...] [--hello PATH]
+(valgrind from apt; the tokens of bench/run.sh in $BENCH_OUT, default bench/out, at least
+2 N + 100 of them)"""
+import argparse, http.client, os, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The JWKS and tokens of bench_tokens (bench/run.sh writes them to bench/out).
 OUT = os.environ.get("BENCH_OUT", os.path.join(ROOT, "bench", "out"))
-CG = tempfile.mkdtemp(prefix="miss-callgrind-")
-n = int(sys.argv[1]); builds = [a.split("=", 1) for a in sys.argv[2:]]
-tokens = [t for t in open(f"{OUT}/tokens.txt").read().split("\n") if t]
-js, jwks_url = bench.serve_jwks(OUT)
+CG = tempfile.mkdtemp(prefix="callgrind-")
+
+
 def send(conn, path, token):
     conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
-    r = conn.getresponse(); r.read(); assert r.status == 200, r.status
+    r = conn.getresponse(); r.read(); assert r.status == 200, (path, r.status)
+
+
 def total(path):
     for line in open(path):
         if line.startswith("summary:") or line.startswith("totals:"):
             return int(line.split()[1])
-def run(name, path, health, miss, tag):
+
+
+def run(tag, path, env, requests):
+    """Instructions of one run of `path` that answers `requests`, a list of (path, token)."""
     port = bench.free_port()
-    env = bench.randapi_env(port, jwks_url, TOKEN_CACHE_MAX_BYTES="0")
-    out = f"{CG}/{name}.{tag}"
+    env = dict(env, PORT=str(port))
+    out = f"{CG}/{tag}"
     p = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", path],
                          env=env, stdout=open(f"{out}.log", "wb"), stderr=subprocess.STDOUT)
     try:
@@ -35,17 +48,51 @@ def run(name, path, health, miss, tag):
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60); conn.connect(); break
             except OSError:
-                assert time.time() < deadline; time.sleep(0.3)
-        for i in range(100): send(conn, "/health", tokens[0]); send(conn, "/", tokens[-1 - i])
-        for i in range(health): send(conn, "/health", tokens[0])
-        for i in range(miss): send(conn, "/", tokens[i])
+                assert time.time() < deadline, f"{path} did not listen; see {out}.log"
+                time.sleep(0.3)
+        for request in requests:
+            send(conn, *request)
         conn.close()
     finally:
         p.terminate(); p.wait(timeout=120)
     return total(out)
-try:
-    for name, path in builds:
-        z = run(name, path, 0, 0, "z"); h = run(name, path, n, 0, "h"); m = run(name, path, n, n, "m")
-        print(f"{name:8} instructions/request: /health {(h-z)/n:9.0f}  GET / cache off {(m-h)/n:9.0f}  above /health {(m-h-(h-z))/n:9.0f}", flush=True)
-finally:
-    js.terminate()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("n", type=int, help="requests per measured step")
+    parser.add_argument("builds", nargs="+", metavar="name=path")
+    parser.add_argument("--hello", help="graceful-serve's examples/hello, the calibration server")
+    args = parser.parse_args()
+    n = args.n
+    tokens = [t for t in open(f"{OUT}/tokens.txt").read().split("\n") if t]
+    if len(tokens) < 2 * n + 100:
+        raise SystemExit(f"{OUT}/tokens.txt has {len(tokens)} tokens; {2 * n + 100} needed")
+    js, jwks_url = bench.serve_jwks(OUT)
+    warm = [r for i in range(100) for r in (("/health", tokens[0]), ("/", tokens[-1 - i]))]
+    health = [("/health", tokens[0])] * n
+    try:
+        if args.hello:
+            hello_env = dict(os.environ, HOST="127.0.0.1")
+            z = run("hello.z", args.hello, hello_env, [("/", tokens[0])] * 100)
+            g = run("hello.g", args.hello, hello_env, [("/", tokens[0])] * (100 + n))
+            print(f"{'hello':8} instructions/request: GET / {(g - z) / n:9.0f}", flush=True)
+        for name, path in (b.split("=", 1) for b in args.builds):
+            on = bench.randapi_env(0, jwks_url)
+            off = bench.randapi_env(0, jwks_url, TOKEN_CACHE_MAX_BYTES="0")
+            z = run(f"{name}.z", path, on, warm)
+            h = run(f"{name}.h", path, on, warm + health)
+            t = run(f"{name}.t", path, on, warm + health + [("/", tokens[0])] * n)
+            zo = run(f"{name}.zo", path, off, warm)
+            ho = run(f"{name}.ho", path, off, warm + health)
+            m = run(f"{name}.m", path, off, warm + health + [("/", tokens[i]) for i in range(n)])
+            print(f"{name:8} instructions/request: /health {(h - z) / n:9.0f}  "
+                  f"one token {(t - h) / n:9.0f}  /health cache off {(ho - zo) / n:9.0f}  "
+                  f"GET / cache off {(m - ho) / n:9.0f}  above /health {(m - ho - (ho - zo)) / n:9.0f}",
+                  flush=True)
+    finally:
+        js.terminate()
+
+
+if __name__ == "__main__":
+    main()

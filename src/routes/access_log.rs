@@ -15,7 +15,7 @@ use axum::response::Response;
 use cognito_auth::AuthOutcome;
 use pin_project_lite::pin_project;
 use tokio::time::Instant;
-use tower::{Layer, Service};
+use tower::Service;
 
 use crate::metrics::Metrics;
 use crate::telemetry::RequestLine;
@@ -36,33 +36,16 @@ fn logged_path(path: &str) -> &str {
 /// known, `sub`, `client_id`, `jti` or the refusal reason. Never the token or its header. Each
 /// answer is counted in `metrics`.
 #[derive(Debug, Clone)]
-pub struct LogRequestLayer {
-    metrics: Arc<Metrics>,
-}
-
-impl LogRequestLayer {
-    /// Answers are counted in `metrics`.
-    pub fn new(metrics: Arc<Metrics>) -> Self {
-        Self { metrics }
-    }
-}
-
-impl<S> Layer<S> for LogRequestLayer {
-    type Service = LogRequest<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        LogRequest {
-            inner,
-            metrics: self.metrics.clone(),
-        }
-    }
-}
-
-/// The service of [`LogRequestLayer`].
-#[derive(Debug, Clone)]
 pub struct LogRequest<S> {
     inner: S,
     metrics: Arc<Metrics>,
+}
+
+impl<S> LogRequest<S> {
+    /// `inner`'s answers, logged and counted in `metrics`.
+    pub fn new(inner: S, metrics: Arc<Metrics>) -> Self {
+        Self { inner, metrics }
+    }
 }
 
 impl<S> Service<Request> for LogRequest<S>

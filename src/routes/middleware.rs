@@ -13,7 +13,7 @@ use futures_util::FutureExt as _;
 use futures_util::future::{Either, Map, Ready, ready};
 use tokio::time::Timeout;
 use tokio::time::error::Elapsed;
-use tower::{Layer, Service};
+use tower::Service;
 
 use super::ApiError;
 
@@ -36,21 +36,16 @@ fn header_bytes(request: &Request) -> usize {
 }
 
 /// Answers `431` when the request's headers exceed [`MAX_HEADER_BYTES`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LimitHeaderSizeLayer;
-
-impl<S> Layer<S> for LimitHeaderSizeLayer {
-    type Service = LimitHeaderSize<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        LimitHeaderSize { inner }
-    }
-}
-
-/// The service of [`LimitHeaderSizeLayer`].
 #[derive(Debug, Clone)]
 pub struct LimitHeaderSize<S> {
     inner: S,
+}
+
+impl<S> LimitHeaderSize<S> {
+    /// `inner` behind the limit.
+    pub fn new(inner: S) -> Self {
+        Self { inner }
+    }
 }
 
 impl<S> Service<Request> for LimitHeaderSize<S>
@@ -76,34 +71,17 @@ where
 /// Ends a request that takes longer than the configured `REQUEST_TIMEOUT` with a `503` and the
 /// same JSON error body as every other refusal (tower-http's `TimeoutLayer` answers with an empty
 /// body).
-#[derive(Debug, Clone, Copy)]
-pub struct LimitRequestTimeLayer {
-    limit: Duration,
-}
-
-impl LimitRequestTimeLayer {
-    /// Requests end after `limit`.
-    pub fn new(limit: Duration) -> Self {
-        Self { limit }
-    }
-}
-
-impl<S> Layer<S> for LimitRequestTimeLayer {
-    type Service = LimitRequestTime<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        LimitRequestTime {
-            inner,
-            limit: self.limit,
-        }
-    }
-}
-
-/// The service of [`LimitRequestTimeLayer`].
 #[derive(Debug, Clone)]
 pub struct LimitRequestTime<S> {
     inner: S,
     limit: Duration,
+}
+
+impl<S> LimitRequestTime<S> {
+    /// `inner`'s requests end after `limit`.
+    pub fn new(inner: S, limit: Duration) -> Self {
+        Self { inner, limit }
+    }
 }
 
 /// The answer, or the timeout's `503` when the limit passed first.

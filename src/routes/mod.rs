@@ -19,6 +19,7 @@ use axum::routing::get;
 use cognito_auth::{Authenticator, CognitoAuthLayer};
 use hyper::body::Incoming;
 use tower::ServiceBuilder;
+use tower::layer::layer_fn;
 use tower_http::cors::{AllowHeaders, AllowOrigin, Cors, CorsLayer};
 use tower_http::map_request_body::{MapRequestBody, MapRequestBodyLayer};
 use tower_http::set_header::{SetResponseHeader, SetResponseHeaderLayer};
@@ -27,10 +28,10 @@ use crate::config::CorsOrigins;
 use crate::dev::DevIssuer;
 use crate::metrics::Metrics;
 
-use access_log::{LogRequest, LogRequestLayer};
+use access_log::LogRequest;
 use health::health;
 use host::{RequireValidHost, RequireValidHostLayer};
-use middleware::{LimitHeaderSize, LimitHeaderSizeLayer, LimitRequestTime, LimitRequestTimeLayer};
+use middleware::{LimitHeaderSize, LimitRequestTime};
 use openapi::openapi_json;
 use random_number::random_number;
 
@@ -133,12 +134,16 @@ pub fn app(state: AppState) -> App {
             HeaderName::from_static("x-content-type-options"),
             HeaderValue::from_static("nosniff"),
         ))
-        .layer(LogRequestLayer::new(state.metrics.clone()))
+        .layer(layer_fn(|inner| {
+            LogRequest::new(inner, state.metrics.clone())
+        }))
         .layer(RequireValidHostLayer::new(cors.clone()))
         // Outside the header limit so a browser can read the 431 too.
         .layer(cors)
-        .layer(LimitHeaderSizeLayer)
-        .layer(LimitRequestTimeLayer::new(state.request_timeout))
+        .layer(layer_fn(LimitHeaderSize::new))
+        .layer(layer_fn(|inner| {
+            LimitRequestTime::new(inner, state.request_timeout)
+        }))
         .service(router(&state))
 }
 

@@ -108,22 +108,17 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let token = match bearer_token(request.headers()) {
-            Ok(token) => token,
-            Err(error) => {
-                let response = refusal(&self.auth, &error);
-                return Box::pin(async move { Ok(response) });
-            }
+        // What needs no waiting is answered here, with the service that was driven to readiness
+        // and no clone of it: a malformed header, a cached token (nearly every request of a
+        // signed-in user), and a miss whose key is in its pool's key set.
+        let (answer, digest) = match bearer_token(request.headers()) {
+            Err(error) => (Some(Err(error)), None),
+            Ok(token) => match self.auth.cached(token) {
+                Cached::Hit(claims) => (Some(Ok(claims)), None),
+                Cached::Miss(digest) => (self.auth.verify_at_hand(token, digest), digest),
+            },
         };
-        let digest = match self.auth.cached(token) {
-            // A cached token (nearly every request of a signed-in user) needs no waiting: call
-            // the service that was driven to readiness now, with no clone of it.
-            Cached::Hit(claims) => return Box::pin(admit(&mut self.inner, request, claims)),
-            Cached::Miss(digest) => digest,
-        };
-        // A miss whose key is in its pool's key set needs no waiting either: verify it here, as
-        // a hit, without a boxed pipeline that would only wait on a ready key.
-        match self.auth.verify_at_hand(token, digest) {
+        match answer {
             Some(Ok(claims)) => return Box::pin(admit(&mut self.inner, request, claims)),
             Some(Err(error)) => {
                 let response = refusal(&self.auth, &error);

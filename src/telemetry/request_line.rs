@@ -17,8 +17,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tracing::Level;
 
+/// The request line's target as a literal, so the line's constant end can be spliced at compile
+/// time rather than escaped on every line.
+macro_rules! request_target {
+    () => {
+        "randapi::request"
+    };
+}
+
 /// The request line's target, which `RUST_LOG` filters on.
-pub const REQUEST_TARGET: &str = "randapi::request";
+pub const REQUEST_TARGET: &str = request_target!();
+
+/// How every JSON request line ends: its target (a plain name that needs no escaping).
+const LINE_END: &[u8] = concat!(",\"target\":\"", request_target!(), "\"}\n").as_bytes();
 
 /// Largest line buffer a thread keeps between lines; a longer line (a path and claims full of
 /// escapes) gets a buffer of its own size, dropped after use.
@@ -139,9 +150,7 @@ impl RequestLine<'_> {
                 push_str(out, value);
             }
         }
-        out.extend_from_slice(b",\"target\":");
-        push_str(out, REQUEST_TARGET);
-        out.extend_from_slice(b"}\n");
+        out.extend_from_slice(LINE_END);
         true
     }
 }

@@ -12,7 +12,7 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Version, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::future::{BoxFuture, Either};
-use tower::{Layer, Service, ServiceExt};
+use tower::{Layer as _, Service, ServiceExt};
 use tower_http::cors::CorsLayer;
 
 use super::ApiError;
@@ -108,35 +108,16 @@ fn is_ip_literal(inside: &[u8]) -> bool {
 /// through the same CORS policy, as a simple answer, so a browser can read it. A plain tower
 /// layer rather than `from_fn`: the requests that pass cost a header check and nothing else.
 #[derive(Debug, Clone)]
-pub struct RequireValidHostLayer {
-    cors: Arc<CorsLayer>,
-}
-
-impl RequireValidHostLayer {
-    /// Refusals get the CORS headers of `cors`.
-    pub fn new(cors: CorsLayer) -> Self {
-        Self {
-            cors: Arc::new(cors),
-        }
-    }
-}
-
-impl<S> Layer<S> for RequireValidHostLayer {
-    type Service = RequireValidHost<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        RequireValidHost {
-            inner,
-            cors: self.cors.clone(),
-        }
-    }
-}
-
-/// The service of [`RequireValidHostLayer`].
-#[derive(Debug, Clone)]
 pub struct RequireValidHost<S> {
     inner: S,
     cors: Arc<CorsLayer>,
+}
+
+impl<S> RequireValidHost<S> {
+    /// `inner` behind the rule; refusals get the CORS headers of `cors`.
+    pub fn new(inner: S, cors: Arc<CorsLayer>) -> Self {
+        Self { inner, cors }
+    }
 }
 
 impl<S> Service<Request> for RequireValidHost<S>

@@ -30,7 +30,7 @@ use crate::metrics::Metrics;
 
 use access_log::LogRequest;
 use health::health;
-use host::{RequireValidHost, RequireValidHostLayer};
+use host::RequireValidHost;
 use middleware::{LimitHeaderSize, LimitRequestTime};
 use openapi::openapi_json;
 use random_number::random_number;
@@ -128,7 +128,9 @@ pub type App = MapRequestBody<
 /// and a clone per layer on every request.
 pub fn app(state: AppState) -> App {
     let cors = cors(&state.cors, &state.cors_headers);
+    let host_cors = Arc::new(cors.clone());
     ServiceBuilder::new()
+        // The layers below take axum's `Body`, as the router does; hyper hands over `Incoming`.
         .layer(MapRequestBodyLayer::new(Body::new as fn(Incoming) -> Body))
         .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("x-content-type-options"),
@@ -137,7 +139,9 @@ pub fn app(state: AppState) -> App {
         .layer(layer_fn(|inner| {
             LogRequest::new(inner, state.metrics.clone())
         }))
-        .layer(RequireValidHostLayer::new(cors.clone()))
+        .layer(layer_fn(|inner| {
+            RequireValidHost::new(inner, host_cors.clone())
+        }))
         // Outside the header limit so a browser can read the 431 too.
         .layer(cors)
         .layer(layer_fn(LimitHeaderSize::new))

@@ -2,8 +2,10 @@
 //! machine slows them alike; the fastest batch of each is the least disturbed figure.
 //!
 //! ```text
-//! cargo run --release --example verify_cost [rounds]
+//! cargo run --release --example verify_cost [rounds] [variant ...]
 //! ```
+//!
+//! Naming variants times only those (`bench/callgrind.py --verdict` counts `verdict` alone).
 //!
 //! Variants: `preparsed` (aws-lc-rs, RSA key parsed once), `components` (aws-lc-rs, key built
 //! from n/e on each call), `jsonwebtoken` (`jsonwebtoken::crypto::verify` with a `DecodingKey`
@@ -13,8 +15,9 @@
 //! `DecodingKey` of jsonwebtoken 10 holds a parsed key), `signature` (base64 of the
 //! signature, then `verify_sig` with the key parsed once: what it did before jsonwebtoken),
 //! `verdict` (`cognito_auth::verdict`, header to claims through the pipeline every request's
-//! full check runs, no cache: the cost of a cache miss), `digest` (SHA-256 of the token, the
-//! verified-token cache's key).
+//! full check runs, no cache: the cost of a cache miss), `verdict-cold` (the same, each call
+//! timed alone after 2 MiB of other memory was written, so it starts with cold caches, as a miss
+//! in the server does), `digest` (SHA-256 of the token, the verified-token cache's key).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -74,18 +77,38 @@ fn main() {
     );
     let header = format!("Bearer {token}");
 
-    let variants = [
+    let all = [
         "preparsed",
         "components",
         "jsonwebtoken",
         "jsonwebtoken-der",
         "signature",
         "verdict",
+        "verdict-cold",
         "digest",
     ];
+    let chosen: Vec<String> = std::env::args().skip(2).collect();
+    if let Some(unknown) = chosen.iter().find(|name| !all.contains(&name.as_str())) {
+        eprintln!(
+            "unknown variant {unknown}; the variants are {}",
+            all.join(", ")
+        );
+        std::process::exit(2);
+    }
+    let variants: Vec<&str> = all
+        .into_iter()
+        .filter(|name| chosen.is_empty() || chosen.iter().any(|c| c == name))
+        .collect();
     let mut timings: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    let mut eviction = vec![0u8; EVICTION_BYTES];
     for _ in 0..rounds {
         for (variant, times) in variants.iter().zip(timings.iter_mut()) {
+            if *variant == "verdict-cold" {
+                times.push(measured_cold(BATCH, &mut eviction, || {
+                    verdict(black_box(header.as_bytes()), &verifier, &keys, now).is_ok()
+                }));
+                continue;
+            }
             times.push(measured(BATCH, || match *variant {
                 "preparsed" => parsed
                     .verify_sig(black_box(message.as_bytes()), black_box(&signature))
@@ -133,6 +156,28 @@ fn main() {
 }
 
 const BATCH: usize = 200;
+
+/// Bytes written between two `verdict-cold` calls: twice this machine's per-core L2 (1 MiB, which
+/// holds its L1 caches), so that each call starts with none of the previous call's code or data
+/// cached near the core, as a miss in the server starts after the kernel's and hyper's work.
+const EVICTION_BYTES: usize = 2 << 20;
+
+/// Microseconds per call over `runs` calls, each timed alone after `eviction` is overwritten.
+fn measured_cold(runs: usize, eviction: &mut [u8], mut call: impl FnMut() -> bool) -> f64 {
+    let mut total = std::time::Duration::ZERO;
+    for run in 0..runs {
+        // One write per cache line is enough to take the line; the value changes every run so
+        // the writes cannot be skipped.
+        for line in eviction.chunks_mut(64) {
+            line[0] = run as u8;
+        }
+        black_box(&mut *eviction);
+        let started = std::time::Instant::now();
+        assert!(call(), "the call failed");
+        total += started.elapsed();
+    }
+    total.as_secs_f64() * 1e6 / runs as f64
+}
 
 /// Microseconds per call over a batch of `runs` calls.
 fn measured(runs: usize, mut call: impl FnMut() -> bool) -> f64 {

@@ -11,11 +11,15 @@ For each randapi build (name=path), with the token cache on and then off (TOKEN_
   /health = (H - Z) / N, one token = (T - H) / N, GET / cache off = (M - H) / N.
 With --hello PATH, graceful-serve's hello example (the same serve loop, no auth, no log):
   Z = start + 100 GET /; G = Z + N GET /; hello GET / = (G - Z) / N.
+With --verdict PATH, an unstripped verify_cost example: the whole verification of a miss alone
+(`cognito_auth::verdict`, no server), to set beside each build's "above /health" with the cache
+off: verify_cost runs two rounds of `verdict` only, callgrind counts the instructions inside
+`verdict` (--toggle-collect), divided by the calls (two printed batches). N does not apply.
 
-usage: bench/callgrind.py N name=path [name=path ...] [--hello PATH]
+usage: bench/callgrind.py N [name=path ...] [--hello PATH] [--verdict PATH]
 (valgrind from apt; the tokens of bench/run.sh in $BENCH_OUT, default bench/out, at least
 2 N + 100 of them)"""
-import argparse, http.client, os, subprocess, sys, tempfile, time
+import argparse, http.client, os, re, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -58,12 +62,34 @@ def run(tag, path, env, requests):
     return total(out)
 
 
+def verdict_instructions(path):
+    """Instructions of one `cognito_auth::verdict` call: callgrind counts only inside it.
+
+    (A difference of two runs does not work here: verify_cost generates an RSA key at start,
+    whose prime search costs a different number of instructions every run.)"""
+    rounds, out = 2, f"{CG}/verdict"
+    done = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                           "--toggle-collect=cognito_auth::verifier::verdict",
+                           path, str(rounds), "verdict"],
+                          capture_output=True, text=True, check=True, timeout=600)
+    batch = int(re.search(r"batches of (\d+)", done.stdout).group(1))
+    inside = total(out)
+    if not inside:
+        raise SystemExit(f"{path}: no instructions inside cognito_auth::verifier::verdict; it "
+                         "needs symbols (CARGO_PROFILE_RELEASE_STRIP=false)")
+    return inside / (rounds * batch)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("n", type=int, help="requests per measured step")
-    parser.add_argument("builds", nargs="+", metavar="name=path")
+    parser.add_argument("builds", nargs="*", metavar="name=path")
     parser.add_argument("--hello", help="graceful-serve's examples/hello, the calibration server")
+    parser.add_argument("--verdict", help="an unstripped verify_cost example: instructions of the "
+                        "whole verification alone")
     args = parser.parse_args()
+    if not (args.builds or args.hello or args.verdict):
+        parser.error("nothing to count: give a build, --hello or --verdict")
     n = args.n
     tokens = [t for t in open(f"{OUT}/tokens.txt").read().split("\n") if t]
     if len(tokens) < 2 * n + 100:
@@ -72,6 +98,9 @@ def main():
     warm = [r for i in range(100) for r in (("/health", tokens[0]), ("/", tokens[-1 - i]))]
     health = [("/health", tokens[0])] * n
     try:
+        if args.verdict:
+            print(f"{'verdict':8} instructions/call: {verdict_instructions(args.verdict):9.0f} "
+                  "(the whole verification, no server)", flush=True)
         if args.hello:
             hello_env = dict(os.environ, HOST="127.0.0.1")
             z = run("hello.z", args.hello, hello_env, [("/", tokens[0])] * 100)

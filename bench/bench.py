@@ -26,6 +26,8 @@ hello and Express, and the time from exec to the first accepted TCP connection.
 `--cache-off-only` runs just the cache-off server of each build (the miss path: its CPU above
 `/health`), without hello or Express. `--rounds N` repeats everything N times, alternating the
 order of the builds, and reports the medians; `--reuse-tokens` keeps the tokens of the previous run in the work directory.
+`--pin` runs wrk on CPU 0 and every server on the other CPUs (taskset), as a server in production
+does not share its cores with its clients; without it the scheduler places them.
 
 Only the Python standard library is used. Everything it starts listens on 127.0.0.1 on free
 ports and is stopped at the end.
@@ -109,9 +111,19 @@ def randapi_env(port, jwks_url, **extra):
                                "LOG_FORMAT": "json", "RUST_LOG": "info", **extra})
 
 
+# With --pin: (wrk's CPUs, the servers' CPUs), as taskset lists; None shares every CPU.
+PIN = None
+
+
+def pinned(cmd, role):
+    """`cmd` run on the CPUs --pin gives `role` (0: wrk, 1: the server measured)."""
+    return ["taskset", "-c", PIN[role]] + cmd if PIN else cmd
+
+
 def launch(cmd, env, port, log_path):
     """Starts `cmd`; returns (process, ms from exec to the first accepted TCP connection)."""
     log = open(log_path, "wb")
+    cmd = pinned(cmd, 1)
     started = time.perf_counter()
     process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     while True:
@@ -195,7 +207,7 @@ def emf_totals(log_path):
 
 def wrk(url, pid, args, seconds, warmup, header=None, tokens=None, count=0, script="tokens.lua",
         log=None):
-    cmd = ["wrk", "-t1", "-c32", "--latency"]
+    cmd = pinned(["wrk", "-t1", "-c32", "--latency"], 0)
     env = dict(os.environ)
     if header:
         cmd += ["-H", header]
@@ -392,6 +404,7 @@ def medians(rounds):
 
 
 def main():
+    global PIN
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=10, help="measured seconds per case")
     parser.add_argument("--warmup", type=int, default=2, help="warm-up seconds per case")
@@ -408,6 +421,10 @@ def main():
     parser.add_argument("--no-express", action="store_true", help="skip the Express peer")
     parser.add_argument("--cache-off-only", action="store_true",
                         help="only randapi's token-cache-off cases (the miss path), no peers")
+    parser.add_argument("--pin", action="store_true",
+                        help="run wrk on CPU 0 and the servers on the other CPUs (taskset), so "
+                        "the load generator does not share a core with the server it measures, "
+                        "as in production; needs 2 or more CPUs")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("-v", "--verbose", action="store_true", help="print wrk's output")
     parser.add_argument("--reuse-tokens", action="store_true",
@@ -421,6 +438,10 @@ def main():
     builds = args.build or [("glibc", ROOT / "target" / "release" / "randapi")]
     if len({name for name, _ in builds}) != len(builds):
         parser.error("two --build arguments have the same NAME")
+    if args.pin:
+        if (os.cpu_count() or 1) < 2:
+            parser.error("--pin needs 2 or more CPUs")
+        PIN = ("0", f"1-{os.cpu_count() - 1}")
     if args.cache_off_only:
         args.no_hello = args.no_express = True
     hello = None if args.no_hello else Path(args.hello)
@@ -433,8 +454,10 @@ def main():
 
     info = machine()
     info["busiest_before"] = busiest()
+    info["pinned"] = {"wrk": PIN[0], "servers": PIN[1]} if PIN else None
     print(f"machine: {info['nproc']} cores, {info['cpu']}, kernel {info['kernel']}, "
-          f"load {' '.join(info['loadavg'])}", file=sys.stderr)
+          f"load {' '.join(info['loadavg'])}"
+          + (f"; wrk on CPU {PIN[0]}, servers on CPU {PIN[1]}" if PIN else ""), file=sys.stderr)
 
     # A fresh key, its JWKS and 100,000 distinct access tokens (two hours of validity).
     tokens = out / "tokens.txt"
@@ -494,6 +517,9 @@ def report(results, summary, builds):
     print(f"Load average before/after: {' '.join(info['loadavg'])} / "
           f"{' '.join(info['loadavg_after'])}")
     print("Busiest processes before: " + "; ".join(info["busiest_before"]))
+    if info.get("pinned"):
+        print(f"Pinned (--pin): wrk on CPU {info['pinned']['wrk']}, "
+              f"servers on CPU {info['pinned']['servers']}")
     for name in builds:
         print(f"Build {name}: {results['builds'][name]}")
     if results["hello"]:

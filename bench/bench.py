@@ -113,19 +113,22 @@ def randapi_env(port, jwks_url, **extra):
 
 # With --pin: (wrk's CPUs, the servers' CPUs), as taskset lists; None shares every CPU.
 PIN = None
+# The two roles --pin places, as indexes into PIN.
+WRK, SERVER = 0, 1
 
 
 def pinned(cmd, role):
-    """`cmd` run on the CPUs --pin gives `role` (0: wrk, 1: the server measured)."""
+    """`cmd` run on the CPUs --pin gives `role` (WRK or SERVER)."""
     return ["taskset", "-c", PIN[role]] + cmd if PIN else cmd
 
 
-def launch(cmd, env, port, log_path):
-    """Starts `cmd`; returns (process, ms from exec to the first accepted TCP connection)."""
+def launch(cmd, env, port, log_path, timeout=30):
+    """Starts `cmd`; returns (process, ms from exec to the first accepted TCP connection).
+    It must listen within `timeout` seconds."""
     log = open(log_path, "wb")
-    cmd = pinned(cmd, 1)
     started = time.perf_counter()
-    process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    process = subprocess.Popen(pinned(cmd, SERVER), env=env, stdout=log,
+                               stderr=subprocess.STDOUT, cwd=ROOT)
     while True:
         if process.poll() is not None:
             raise SystemExit(f"{cmd[0]} exited with {process.returncode}; see {log_path}")
@@ -134,9 +137,9 @@ def launch(cmd, env, port, log_path):
                 return process, (time.perf_counter() - started) * 1000
         except OSError:
             time.sleep(0.0005)
-        if time.perf_counter() - started > 30:
+        if time.perf_counter() - started > timeout:
             process.kill()
-            raise SystemExit(f"{cmd[0]} did not listen within 30 s; see {log_path}")
+            raise SystemExit(f"{cmd[0]} did not listen within {timeout} s; see {log_path}")
 
 
 def stop(process):
@@ -207,7 +210,7 @@ def emf_totals(log_path):
 
 def wrk(url, pid, args, seconds, warmup, header=None, tokens=None, count=0, script="tokens.lua",
         log=None):
-    cmd = pinned(["wrk", "-t1", "-c32", "--latency"], 0)
+    cmd = pinned(["wrk", "-t1", "-c32", "--latency"], WRK)
     env = dict(os.environ)
     if header:
         cmd += ["-H", header]

@@ -19,7 +19,7 @@ off: verify_cost runs two rounds of `verdict` only, callgrind counts the instruc
 usage: bench/callgrind.py N [name=path ...] [--hello PATH] [--verdict PATH]
 (valgrind from apt; the tokens of bench/run.sh in $BENCH_OUT, default bench/out, at least
 2 N + 100 of them)"""
-import argparse, http.client, os, re, subprocess, sys, tempfile, time
+import argparse, http.client, os, re, subprocess, sys, tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -44,16 +44,11 @@ def run(tag, path, env, requests):
     port = bench.free_port()
     env = dict(env, PORT=str(port))
     out = f"{CG}/{tag}"
-    p = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", path],
-                         env=env, stdout=open(f"{out}.log", "wb"), stderr=subprocess.STDOUT)
+    # launch's probe connection is made in every run alike, so the differences cancel it.
+    p, _ = bench.launch(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                         os.path.abspath(path)], env, port, f"{out}.log", timeout=120)
     try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60); conn.connect(); break
-            except OSError:
-                assert time.time() < deadline, f"{path} did not listen; see {out}.log"
-                time.sleep(0.3)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         for request in requests:
             send(conn, *request)
         conn.close()
@@ -90,6 +85,11 @@ def main():
     args = parser.parse_args()
     if not (args.builds or args.hello or args.verdict):
         parser.error("nothing to count: give a build, --hello or --verdict")
+    if args.verdict:
+        print(f"{'verdict':8} instructions/call: {verdict_instructions(args.verdict):9.0f} "
+              "(the whole verification, no server)", flush=True)
+    if not (args.builds or args.hello):
+        return
     n = args.n
     tokens = [t for t in open(f"{OUT}/tokens.txt").read().split("\n") if t]
     if len(tokens) < 2 * n + 100:
@@ -98,9 +98,6 @@ def main():
     warm = [r for i in range(100) for r in (("/health", tokens[0]), ("/", tokens[-1 - i]))]
     health = [("/health", tokens[0])] * n
     try:
-        if args.verdict:
-            print(f"{'verdict':8} instructions/call: {verdict_instructions(args.verdict):9.0f} "
-                  "(the whole verification, no server)", flush=True)
         if args.hello:
             hello_env = dict(os.environ, HOST="127.0.0.1")
             z = run("hello.z", args.hello, hello_env, [("/", tokens[0])] * 100)
